@@ -1,0 +1,1 @@
+"""Citizen Q&A triage for public-safety teams."""

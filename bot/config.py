@@ -1,0 +1,88 @@
+"""One settings object, read from the environment and `.env`, passed in explicitly."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.core.replies import Contacts
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_prefix="", extra="ignore")
+
+    triage_data_dir: Path = Field(default=Path("var"))
+    database_url: str = ""  # default: SQLite file in the data dir
+    environment: str = "development"  # development / production
+
+    # Library and engine
+    nlu_dir: Path = PROJECT_ROOT / "nlu_data"
+    domain_dir: Path = PROJECT_ROOT / "responses"
+    config_file: Path = PROJECT_ROOT / "config.yml"
+    engine: str = "sklearn"  # sklearn / rasa
+
+    # Organisation (placeholders in the answers; never invented)
+    emergency_number: str = "112"
+    non_emergency_number: str = "0900-8844"
+    municipality_url: str = ""
+    municipality_phone: str = ""
+    default_role: str = "public_order_officer"
+    # Per-role response-time promise in hours, overriding the library's: "community_police_officer=12,..."
+    response_hours: dict[str, float] = Field(default_factory=dict)
+    sign_replies_with_name: bool = False
+    retention_days: int = 90
+
+    # Service
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_message_chars: int = 4096
+    outbox_interval_seconds: float = 0.5
+    outbox_max_attempts: int = 8
+    secret_key: str = "dev-insecure-secret-change-me"
+    api_token: str = ""  # for machine clients such as the Rasa action server
+    # With the engine down, a message waits this long for it, then goes to a person.
+    engine_timeout_seconds: float = 120.0
+
+    @field_validator("response_hours", mode="before")
+    @classmethod
+    def _parse_hours(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = (item.split("=", 1) for item in value.split(",") if "=" in item)
+            return {k.strip(): float(v) for k, v in pairs}
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _real_secret_outside_dev(cls, value: str, info) -> str:  # type: ignore[no-untyped-def]
+        if info.data.get("environment") == "production" and value.startswith("dev-insecure"):
+            raise ValueError("SECRET_KEY must be set to a real secret in production")
+        return value
+
+    @property
+    def data_dir(self) -> Path:
+        return self.triage_data_dir
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.triage_data_dir / 'triage.db').resolve()}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.triage_data_dir / "models"
+
+    @cached_property
+    def contacts(self) -> Contacts:
+        return Contacts(
+            emergency_number=self.emergency_number,
+            non_emergency_number=self.non_emergency_number,
+            municipality_url=self.municipality_url or "the municipality's website",
+            municipality_phone=self.municipality_phone or self.non_emergency_number,
+            retention_days=self.retention_days,
+        )

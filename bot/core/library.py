@@ -1,0 +1,60 @@
+"""The answer library as the policy sees it: intents with their mode and role, approved answers,
+the bot's own texts, roles and areas. Built by the storage layer; immutable here."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from bot.core.types import IntentSpec, Language, Mode, Role
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    slug: str
+    name: str
+    postcode_ranges: tuple[tuple[int, int], ...] = ()  # inclusive ranges of 4-digit postcodes
+
+    def contains(self, postcode: int) -> bool:
+        return any(lo <= postcode <= hi for lo, hi in self.postcode_ranges)
+
+
+@dataclass(frozen=True)
+class Library:
+    intents: Mapping[str, IntentSpec]
+    roles: Mapping[str, Role]
+    default_role: str
+    answers: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (intent, lang) approved
+    texts: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (utter_key, lang)
+    areas: tuple[Area, ...] = ()
+
+    def spec(self, intent: str | None) -> IntentSpec | None:
+        return self.intents.get(intent) if intent else None
+
+    def mode(self, intent: str | None) -> Mode | None:
+        spec = self.spec(intent)
+        return spec.mode if spec else None
+
+    def role(self, slug: str | None) -> Role:
+        return self.roles.get(slug or "") or self.roles.get(self.default_role) or Role(
+            slug=self.default_role, names={}
+        )
+
+    def answer(self, intent: str, language: Language) -> str | None:
+        return self.answers.get((intent, language.value))
+
+    def text(self, key: str, language: Language, **values: object) -> str:
+        """A system text in the language (English as fallback) with its placeholders filled."""
+        template = self.texts.get((key, language.value)) or self.texts.get((key, "en")) or key
+        return fill(template, values)
+
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def fill(template: str, values: Mapping[str, object]) -> str:
+    """Fill {name} placeholders; unknown ones stay visible rather than raising mid-conversation."""
+    return _PLACEHOLDER.sub(
+        lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template
+    )

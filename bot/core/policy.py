@@ -1,0 +1,101 @@
+"""The triage policy: emergency first, then smalltalk, a library answer, or a route to a human.
+
+Pure: it takes the message, the engine's parse and the library, and returns a Decision with its
+reasons. Storage, channels and engines live elsewhere.
+"""
+
+from __future__ import annotations
+
+from bot.core.emergency import detect_emergency, is_hypothetical
+from bot.core.library import Library
+from bot.core.types import Action, Decision, IntentScore, Language, Mode, Parse, Thresholds
+
+
+def decide(
+    text: str,
+    language: Language,
+    parse: Parse,
+    library: Library,
+    thresholds: Thresholds,
+    area_known: bool = False,
+) -> Decision:
+    ranking = parse.top_k(3)
+    top = parse.top
+    intent = top.name if top else None
+    confidence = top.confidence if top else 0.0
+
+    def make(action: Action, role: str | None, reasons: list[str], **extra: object) -> Decision:
+        return Decision(
+            action=action,
+            language=language,
+            intent=intent,
+            confidence=confidence,
+            role=role,
+            ranking=ranking,
+            reasons=tuple(reasons),
+            thresholds=thresholds,
+            **extra,  # type: ignore[arg-type]
+        )
+
+    # 1. Emergency first: the rules or the classifier, unless clearly hypothetical.
+    signal = detect_emergency(text)
+    top_mode = library.mode(intent)
+    if signal.is_emergency:
+        return make(Action.EMERGENCY, _emergency_role(library), [signal.reason])
+    if top_mode is Mode.EMERGENCY and not is_hypothetical(text):
+        return make(
+            Action.EMERGENCY,
+            _emergency_role(library),
+            [f"classifier: {intent} {confidence:.2f}"],
+        )
+
+    confident, why = _is_confident(ranking, thresholds)
+    reasons = [why]
+
+    # 2. Smalltalk.
+    if top_mode is Mode.SMALLTALK and confident:
+        return make(Action.SMALLTALK, None, reasons + ["smalltalk intent"])
+
+    # 3. A library answer.
+    if top_mode is Mode.ANSWER and confident and intent is not None:
+        if library.answer(intent, language) is not None:
+            return make(Action.ANSWER, None, reasons + ["approved answer"], answer_intent=intent)
+        reasons.append(f"no approved {language.value} answer for {intent}")
+
+    # 4. Route: the intent's role when we are sure of the intent, the default role otherwise.
+    spec = library.spec(intent)
+    if confident and spec is not None and spec.role and top_mode is not Mode.EMERGENCY:
+        role = spec.role
+        reasons.append(f"route intent -> {role}" if top_mode is Mode.ROUTE else f"-> {role}")
+    else:
+        role = library.default_role
+        if top_mode is Mode.SMALLTALK or top_mode is Mode.EMERGENCY:
+            reasons.append(f"unsure {top_mode.value}: to a person")
+        reasons.append(f"default role {role}")
+    ask_area = library.role(role).area_bound and not area_known
+    if ask_area:
+        reasons.append("area-bound role, area unknown: ask once")
+    return make(Action.ROUTE, role, reasons, ask_area=ask_area)
+
+
+def _emergency_role(library: Library) -> str:
+    for spec in library.intents.values():
+        if spec.mode is Mode.EMERGENCY and spec.role:
+            return spec.role
+    return library.default_role
+
+
+def _is_confident(ranking: tuple[IntentScore, ...], thresholds: Thresholds) -> tuple[bool, str]:
+    if not ranking:
+        return False, "nothing predicted"
+    top = ranking[0]
+    if top.confidence < thresholds.threshold:
+        return False, f"low confidence {top.confidence:.2f} < {thresholds.threshold:.2f}"
+    if len(ranking) > 1:
+        margin = top.confidence - ranking[1].confidence
+        if margin < thresholds.ambiguity_threshold:
+            return False, (
+                f"ambiguous: {top.name} vs {ranking[1].name} margin {margin:.2f} "
+                f"< {thresholds.ambiguity_threshold:.2f}"
+            )
+    return True, f"confident {top.name} {top.confidence:.2f}"
