@@ -1,0 +1,465 @@
+"""Curating the library: answer versions (draft -> approved), training examples, intents, and
+suggestions from professionals' replies.
+
+Every change that citizens could notice bumps the library version, so every running process
+reloads its view (`TriageService.library`). Functions take a session and never commit; each
+admin action is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.core.language import detect_language
+from bot.core.types import Mode
+from bot.service.queue import Viewer, audit, get_question
+from bot.store import models as m
+from bot.store.library_repo import bump_library_version
+
+LANGUAGES = ("en", "nl")
+MODES = tuple(mode.value for mode in Mode)
+_TOKENS = re.compile(r"\S+|\s+")
+
+
+class LibraryError(ValueError):
+    """A library change that cannot be made; the message is fit to show the admin."""
+
+
+def answer_key(intent: str) -> str:
+    return f"utter_{intent}"
+
+
+# -- intents ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntentSummary:
+    name: str
+    mode: str
+    role: str | None
+    examples: int
+    decided: int  # messages classified as this intent
+    answered: int  # of which answered automatically
+    helped_yes: int
+    helped_no: int
+    drafts: int  # draft answer versions waiting for approval
+
+    @property
+    def auto_answer_rate(self) -> float | None:
+        return self.answered / self.decided if self.decided else None
+
+
+def intent_summaries(session: Session) -> list[IntentSummary]:
+    examples = dict(
+        session.execute(
+            select(m.TrainingExample.intent, func.count()).group_by(m.TrainingExample.intent)
+        ).all()
+    )
+    decided: dict[str, int] = {}
+    answered: dict[str, int] = {}
+    for intent, action, n in session.execute(
+        select(m.DecisionRecord.intent, m.DecisionRecord.action, func.count())
+        .where(m.DecisionRecord.intent.is_not(None))
+        .group_by(m.DecisionRecord.intent, m.DecisionRecord.action)
+    ):
+        name = str(intent)
+        decided[name] = decided.get(name, 0) + n
+        if action == "answer":
+            answered[name] = answered.get(name, 0) + n
+    helped: dict[tuple[str, str], int] = {}
+    for intent, feedback, n in session.execute(
+        select(m.DecisionRecord.intent, m.Message.feedback, func.count())
+        .join(m.Message, m.Message.id == m.DecisionRecord.message_id)
+        .where(m.Message.feedback.is_not(None))
+        .group_by(m.DecisionRecord.intent, m.Message.feedback)
+    ):
+        helped[(str(intent), str(feedback))] = n
+    drafts: dict[str, int] = dict(
+        session.execute(
+            select(m.Answer.key, func.count())
+            .where(m.Answer.status == "draft")
+            .group_by(m.Answer.key)
+        ).all()
+    )
+    return [
+        IntentSummary(
+            i.name,
+            i.mode,
+            i.role,
+            examples.get(i.name, 0),
+            decided.get(i.name, 0),
+            answered.get(i.name, 0),
+            helped.get((i.name, "yes"), 0),
+            helped.get((i.name, "no"), 0),
+            drafts.get(answer_key(i.name), 0),
+        )
+        for i in session.scalars(select(m.Intent).order_by(m.Intent.name))
+    ]
+
+
+def get_intent(session: Session, name: str) -> m.Intent:
+    intent = session.get(m.Intent, name)
+    if intent is None:
+        raise LibraryError(f"intent {name!r} does not exist")
+    return intent
+
+
+def _check_role(session: Session, role: str | None) -> str | None:
+    role = (role or "").strip() or None
+    if role is not None and session.get(m.Role, role) is None:
+        raise LibraryError(f"role {role!r} does not exist")
+    return role
+
+
+def create_intent(session: Session, actor: str, name: str, mode: str, role: str | None) -> m.Intent:
+    name = name.strip().lower().replace(" ", "_")
+    if not name or not name.replace("_", "").isalnum() or len(name) > 100:
+        raise LibraryError("intent name: letters, digits and _ only")
+    if session.get(m.Intent, name) is not None:
+        raise LibraryError(f"intent {name!r} already exists")
+    if mode not in MODES:
+        raise LibraryError(f"mode must be one of {', '.join(MODES)}")
+    intent = m.Intent(name=name, mode=mode, role=_check_role(session, role))
+    session.add(intent)
+    session.flush()
+    audit(session, actor, "intent.create", f"intent:{name}", {"mode": mode, "role": intent.role})
+    bump_library_version(session)
+    return intent
+
+
+def update_intent(session: Session, actor: str, name: str, mode: str, role: str | None) -> m.Intent:
+    intent = get_intent(session, name)
+    if mode not in MODES:
+        raise LibraryError(f"mode must be one of {', '.join(MODES)}")
+    before = {"mode": intent.mode, "role": intent.role}
+    intent.mode, intent.role = mode, _check_role(session, role)
+    audit(
+        session,
+        actor,
+        "intent.update",
+        f"intent:{name}",
+        {"before": before, "after": {"mode": intent.mode, "role": intent.role}},
+    )
+    bump_library_version(session)
+    return intent
+
+
+# -- answers ------------------------------------------------------------------------------------
+
+
+def versions(session: Session, key: str, language: str) -> list[m.Answer]:
+    """All versions of one text, newest first."""
+    return list(
+        session.scalars(
+            select(m.Answer)
+            .where(m.Answer.key == key, m.Answer.language == language)
+            .order_by(m.Answer.version.desc())
+        )
+    )
+
+
+def current_approved(session: Session, key: str, language: str) -> m.Answer | None:
+    return session.scalars(
+        select(m.Answer)
+        .where(m.Answer.key == key, m.Answer.language == language, m.Answer.status == "approved")
+        .order_by(m.Answer.version.desc())
+    ).first()
+
+
+def _next_version(session: Session, key: str, language: str) -> int:
+    latest = session.scalar(
+        select(func.max(m.Answer.version)).where(m.Answer.key == key, m.Answer.language == language)
+    )
+    return (latest or 0) + 1
+
+
+def _check_language(language: str) -> str:
+    if language not in LANGUAGES:
+        raise LibraryError(f"language must be one of {', '.join(LANGUAGES)}")
+    return language
+
+
+def save_draft(
+    session: Session,
+    actor: str,
+    key: str,
+    language: str,
+    text: str,
+    suggested_from_question: int | None = None,
+) -> m.Answer:
+    """A new draft version; citizens keep getting the approved one until it is approved."""
+    body = text.replace("\r\n", "\n").strip()  # browsers send textarea lines with CRLF
+    if not body:
+        raise LibraryError("the answer is empty")
+    language = _check_language(language)
+    previous = current_approved(session, key, language)
+    answer = m.Answer(
+        key=key,
+        language=language,
+        version=_next_version(session, key, language),
+        text=body,
+        status="draft",
+        author=actor,
+        source_file=previous.source_file if previous else None,
+        suggested_from_question=suggested_from_question,
+    )
+    session.add(answer)
+    session.flush()
+    audit(
+        session,
+        actor,
+        "answer.draft",
+        f"answer:{key}/{language}",
+        {"version": answer.version, "answer_id": answer.id},
+    )
+    return answer
+
+
+def approve(session: Session, actor: str, answer_id: int) -> m.Answer:
+    """Make a draft the text citizens get. Older approved versions stay, as history."""
+    answer = session.get(m.Answer, answer_id)
+    if answer is None:
+        raise LibraryError(f"answer version {answer_id} does not exist")
+    if answer.status != "draft":
+        raise LibraryError(f"version {answer.version} is {answer.status}, not a draft")
+    latest_approved = current_approved(session, answer.key, answer.language)
+    if latest_approved is not None and latest_approved.version > answer.version:
+        # An older draft approved after a newer version: give it the newest number so it wins.
+        answer.version = _next_version(session, answer.key, answer.language)
+    answer.status, answer.approved_by, answer.approved_at = "approved", actor, datetime.now(UTC)
+    audit(
+        session,
+        actor,
+        "answer.approve",
+        f"answer:{answer.key}/{answer.language}",
+        {"version": answer.version, "answer_id": answer.id},
+    )
+    bump_library_version(session)
+    return answer
+
+
+def discard(session: Session, actor: str, answer_id: int) -> m.Answer:
+    answer = session.get(m.Answer, answer_id)
+    if answer is None or answer.status != "draft":
+        raise LibraryError("only drafts can be discarded")
+    answer.status = "retired"
+    audit(
+        session,
+        actor,
+        "answer.discard",
+        f"answer:{answer.key}/{answer.language}",
+        {"version": answer.version, "answer_id": answer.id},
+    )
+    return answer
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "same", "added", "removed"
+    text: str
+
+
+def diff(old: str, new: str) -> list[DiffLine]:
+    """Word-level difference between two versions, for showing inline. Whitespace is kept, so
+    the parts joined give back the texts (line breaks included)."""
+    a, b = _TOKENS.findall(old), _TOKENS.findall(new)
+    out: list[DiffLine] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(DiffLine("same", "".join(a[i1:i2])))
+            continue
+        if i2 > i1:
+            out.append(DiffLine("removed", "".join(a[i1:i2])))
+        if j2 > j1:
+            out.append(DiffLine("added", "".join(b[j1:j2])))
+    return out
+
+
+def unified_diff(old: m.Answer, new: m.Answer) -> str:
+    return "".join(
+        difflib.unified_diff(
+            old.text.splitlines(keepends=True),
+            new.text.splitlines(keepends=True),
+            fromfile=f"version {old.version}",
+            tofile=f"version {new.version}",
+        )
+    )
+
+
+# -- training examples --------------------------------------------------------------------------
+
+
+def examples(session: Session, intent: str) -> list[m.TrainingExample]:
+    return list(
+        session.scalars(
+            select(m.TrainingExample)
+            .where(m.TrainingExample.intent == intent)
+            .order_by(m.TrainingExample.language, m.TrainingExample.id)
+        )
+    )
+
+
+def add_example(
+    session: Session, actor: str, intent: str, text: str, language: str | None = None
+) -> m.TrainingExample:
+    get_intent(session, intent)
+    body = " ".join(text.split())
+    if not body:
+        raise LibraryError("the example is empty")
+    language = _check_language(language or detect_language(body).value)
+    existing = session.scalars(
+        select(m.TrainingExample).where(
+            m.TrainingExample.intent == intent,
+            m.TrainingExample.language == language,
+            m.TrainingExample.text == body,
+        )
+    ).first()
+    if existing is not None:
+        return existing
+    example = m.TrainingExample(intent=intent, language=language, text=body, source_file=None)
+    session.add(example)
+    session.flush()
+    audit(session, actor, "example.add", f"intent:{intent}", {"text": body, "language": language})
+    return example
+
+
+def remove_example(session: Session, actor: str, example_id: int) -> None:
+    example = session.get(m.TrainingExample, example_id)
+    if example is None:
+        raise LibraryError(f"example {example_id} does not exist")
+    audit(session, actor, "example.remove", f"intent:{example.intent}", {"text": example.text})
+    session.delete(example)
+    session.flush()
+
+
+def move_example(
+    session: Session, actor: str, example_id: int, to_intent: str
+) -> m.TrainingExample:
+    example = session.get(m.TrainingExample, example_id)
+    if example is None:
+        raise LibraryError(f"example {example_id} does not exist")
+    get_intent(session, to_intent)
+    if example.intent == to_intent:
+        return example
+    clash = session.scalars(
+        select(m.TrainingExample).where(
+            m.TrainingExample.intent == to_intent,
+            m.TrainingExample.language == example.language,
+            m.TrainingExample.text == example.text,
+        )
+    ).first()
+    audit(
+        session,
+        actor,
+        "example.move",
+        f"intent:{example.intent}",
+        {"text": example.text, "to": to_intent},
+    )
+    if clash is not None:  # already an example there: the move is a removal
+        session.delete(example)
+        session.flush()
+        return clash
+    example.intent = to_intent
+    session.flush()
+    return example
+
+
+# -- learning from professionals ----------------------------------------------------------------
+
+
+def suggest_from_reply(session: Session, viewer: Viewer, question_id: int) -> m.Answer:
+    """A professional offers their last reply to a question as a library answer (a draft)."""
+    question = get_question(session, viewer, question_id)  # raises NotAllowed outside their roles
+    reply = session.scalars(
+        select(m.Message)
+        .where(
+            m.Message.question_id == question.id,
+            m.Message.direction == "out",
+            m.Message.kind == "professional",
+        )
+        .order_by(m.Message.id.desc())
+    ).first()
+    if reply is None:
+        raise LibraryError("reply to the question first, then suggest the reply")
+    already = session.scalars(
+        select(m.Answer).where(
+            m.Answer.suggested_from_question == question.id, m.Answer.status == "draft"
+        )
+    ).first()
+    if already is not None:
+        return already
+    key = answer_key(question.intent) if question.intent else "utter_suggested"
+    language = question.language if question.language in LANGUAGES else "en"
+    return save_draft(
+        session, viewer.username, key, language, reply.text, suggested_from_question=question.id
+    )
+
+
+def suggestions(session: Session) -> list[tuple[m.Answer, m.Question | None]]:
+    rows = session.scalars(
+        select(m.Answer)
+        .where(m.Answer.suggested_from_question.is_not(None), m.Answer.status == "draft")
+        .order_by(m.Answer.created_at.desc(), m.Answer.id.desc())
+    )
+    return [(a, session.get(m.Question, a.suggested_from_question)) for a in rows]
+
+
+def approve_suggestion(
+    session: Session,
+    actor: str,
+    answer_id: int,
+    intent: str,
+    language: str,
+    text: str | None = None,
+) -> m.Answer:
+    """Approve a suggested reply as the answer of `intent` in `language`; the citizen's question
+    becomes a training example of that intent."""
+    suggestion = session.get(m.Answer, answer_id)
+    if suggestion is None or suggestion.suggested_from_question is None:
+        raise LibraryError(f"suggestion {answer_id} does not exist")
+    if suggestion.status != "draft":
+        raise LibraryError("this suggestion was already handled")
+    target = get_intent(session, intent)
+    if target.mode != Mode.ANSWER.value:
+        raise LibraryError(f"intent {intent!r} routes to a person; set its mode to answer first")
+    language = _check_language(language)
+    key = answer_key(intent)
+    body = (text if text is not None else suggestion.text).replace("\r\n", "\n").strip()
+    if not body:
+        raise LibraryError("the answer is empty")
+    if (suggestion.key, suggestion.language) == (key, language) and body == suggestion.text:
+        answer = suggestion
+    else:  # the admin chose another intent or language, or edited the text: a fresh version
+        suggestion.status = "retired"
+        answer = save_draft(
+            session,
+            actor,
+            key,
+            language,
+            body,
+            suggested_from_question=suggestion.suggested_from_question,
+        )
+    approve(session, actor, answer.id)
+    question = session.get(m.Question, suggestion.suggested_from_question)
+    if question is not None:
+        add_example(
+            session,
+            actor,
+            intent,
+            question.text,
+            question.language if question.language in LANGUAGES else None,
+        )
+    return answer
+
+
+def reject_suggestion(session: Session, actor: str, answer_id: int) -> None:
+    suggestion = session.get(m.Answer, answer_id)
+    if suggestion is None or suggestion.suggested_from_question is None:
+        raise LibraryError(f"suggestion {answer_id} does not exist")
+    discard(session, actor, answer_id)

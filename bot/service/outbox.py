@@ -1,0 +1,228 @@
+"""The outbox: every reply to a citizen is a row here, sent by a dispatcher, at most once.
+
+An item is claimed (pending -> sending, under a row lock with SKIP LOCKED on PostgreSQL, a
+conditional update everywhere) before its send, and marked sent in its own commit right after.
+An item found still "sending" after its lock expired was possibly sent by a process that died; it is
+marked `unknown` for a person to check instead of being sent again: we never send twice. In-app
+channels (web chat, API, CLI) are the exception: their "send" is the commit that makes the reply
+visible, so a stale claim there is simply retried (after 10 s) and the reply is not lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.store import models as m
+
+log = logging.getLogger(__name__)
+
+LOCK_SECONDS = 120
+IDEMPOTENT_LOCK_SECONDS = 10  # in-app delivery: redoing it is harmless, so a stale claim is retried
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundPayload:
+    recipient: str
+    text: str
+    kind: str
+    buttons: tuple[tuple[str, str], ...]
+    item_id: int
+    channel: str
+
+
+class RetryAfter(Exception):
+    """The channel asked us to wait (Telegram 429 retry_after, X x-rate-limit-reset)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"retry after {seconds}s")
+        self.seconds = seconds
+
+
+class TransientSendError(Exception):
+    """5xx or a network error: retry with backoff."""
+
+
+class RecipientUnreachable(Exception):
+    """The citizen blocked the bot or no longer exists (Telegram 403): stop trying."""
+
+
+class Sender(Protocol):
+    async def send(self, payload: OutboundPayload) -> str | None:
+        """Send one message; return the channel's message id. Raise the errors above."""
+
+
+class DeliveredInApp:
+    """For channels the citizen reads from our own database (web chat, API, CLI): sending is
+    making the message visible, which the commit of the outbox row does. Doing it twice shows the
+    message once, so an item left "sending" by a dead process is retried, not given up."""
+
+    idempotent = True
+
+    async def send(self, payload: OutboundPayload) -> str | None:
+        return None
+
+
+def backoff_seconds(attempt: int) -> float:
+    return min(300.0, 2.0 ** attempt) * (0.75 + 0.5 * random.random())
+
+
+class Dispatcher:
+    def __init__(self, sessions: sessionmaker[Session], senders: dict[str, Sender],
+                 max_attempts: int = 8, batch: int = 50) -> None:
+        self.sessions = sessions
+        self.senders = senders  # live: a channel started later registers its sender here
+        self.max_attempts = max_attempts
+        self.batch = batch
+        self.wakeup = asyncio.Event()
+
+    def claim(self) -> list[OutboundPayload]:
+        now = datetime.now(UTC)
+        with self.sessions.begin() as session:
+            self._expire_stale(session, now)
+            stmt = (
+                select(m.OutboxItem)
+                .where(m.OutboxItem.status == "pending", m.OutboxItem.next_attempt_at <= now,
+                       m.OutboxItem.channel.in_(list(self.senders)))
+                .order_by(m.OutboxItem.id)
+                .limit(self.batch)
+            )
+            if session.bind is not None and session.bind.dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            claimed = []
+            idempotent = self._idempotent()
+            remote_taken = False
+            for item in session.scalars(stmt):
+                remote = item.channel not in idempotent
+                if remote and remote_taken:
+                    continue  # one remote item per claim: a crash can strand only the one in flight
+                lock = LOCK_SECONDS if remote else IDEMPOTENT_LOCK_SECONDS
+                done = session.execute(
+                    update(m.OutboxItem)
+                    .where(m.OutboxItem.id == item.id, m.OutboxItem.status == "pending")
+                    .values(status="sending", locked_until=now + timedelta(seconds=lock),
+                            attempts=m.OutboxItem.attempts + 1)
+                    .execution_options(synchronize_session=False)
+                )
+                if done.rowcount == 1:  # type: ignore[attr-defined]
+                    remote_taken = remote_taken or remote
+                    claimed.append(OutboundPayload(
+                        recipient=item.recipient, text=item.payload.get("text", ""),
+                        kind=item.payload.get("kind", "text"),
+                        buttons=tuple(tuple(b) for b in item.payload.get("buttons", [])),  # type: ignore[misc]
+                        item_id=item.id, channel=item.channel,
+                    ))
+            return claimed
+
+    def _idempotent(self) -> list[str]:
+        return [c for c, sender in list(self.senders.items()) if getattr(sender, "idempotent", False)]
+
+    def _expire_stale(self, session: Session, now: datetime) -> None:
+        session.execute(  # in-app: the process died before the commit that shows it; do it again
+            update(m.OutboxItem)
+            .where(m.OutboxItem.status == "sending", m.OutboxItem.locked_until < now,
+                   m.OutboxItem.channel.in_(self._idempotent()))
+            .values(status="pending", locked_until=None, last_error="retried after a stale claim")
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(m.OutboxItem)
+            .where(m.OutboxItem.status == "sending", m.OutboxItem.locked_until < now)
+            .values(status="unknown", last_error="dispatcher stopped mid-send; not resent")
+            .execution_options(synchronize_session=False)
+        )
+
+    async def run_once(self) -> int:
+        """Send what is due, up to `batch` items. Items of remote channels are claimed one at a
+        time, right before their send: a process killed mid-batch strands at most one of them."""
+        blocked: set[tuple[str, str]] = set()
+        handled = 0
+        while handled < self.batch:
+            items = await asyncio.to_thread(self.claim)
+            if not items:
+                break
+            for item in items:
+                if (item.channel, item.recipient) in blocked:
+                    await asyncio.to_thread(self._give_up, item.item_id, "recipient unreachable", False)
+                    continue
+                if not await self._deliver(item):
+                    blocked.add((item.channel, item.recipient))
+            handled += len(items)
+        return handled
+
+    async def _deliver(self, payload: OutboundPayload) -> bool:
+        """Send one item; False when the recipient turned out to be unreachable."""
+        channel = payload.channel
+        sender = self.senders[channel]
+        try:
+            external = await sender.send(payload)
+        except RetryAfter as exc:
+            await asyncio.to_thread(self._reschedule, payload.item_id, exc.seconds, str(exc), False)
+        except RecipientUnreachable as exc:
+            await asyncio.to_thread(self._give_up, payload.item_id, str(exc), True)
+            return False
+        except TransientSendError as exc:
+            await asyncio.to_thread(self._reschedule, payload.item_id, None, str(exc), True)
+        except Exception as exc:  # a bug in a sender: keep the item, log with traceback
+            log.exception("sender for %s failed", channel)
+            await asyncio.to_thread(self._reschedule, payload.item_id, None, repr(exc), True)
+        else:
+            await asyncio.to_thread(self._mark_sent, payload.item_id, external)
+        return True
+
+    def _mark_sent(self, item_id: int, external: str | None) -> None:
+        with self.sessions.begin() as session:
+            session.execute(update(m.OutboxItem).where(m.OutboxItem.id == item_id).values(
+                status="sent", sent_at=datetime.now(UTC), external_id=external, locked_until=None))
+
+    def _reschedule(self, item_id: int, wait: float | None, error: str, counts: bool) -> None:
+        with self.sessions.begin() as session:
+            item = session.get(m.OutboxItem, item_id)
+            assert item is not None
+            if counts and item.attempts >= self.max_attempts:
+                item.status, item.last_error = "failed", error
+                return
+            if not counts:
+                item.attempts -= 1  # a rate limit is not a failed attempt
+            delay = wait if wait is not None else backoff_seconds(item.attempts)
+            item.status, item.locked_until = "pending", None
+            item.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
+            item.last_error = error
+
+    def _give_up(self, item_id: int, error: str, unreachable: bool) -> None:
+        with self.sessions.begin() as session:
+            item = session.get(m.OutboxItem, item_id)
+            assert item is not None
+            item.status, item.last_error = "failed", error
+            if unreachable:
+                message = session.get(m.Message, item.message_id)
+                citizen = session.get(m.Citizen, message.citizen_id) if message else None
+                if citizen is not None:
+                    citizen.unreachable = True
+                session.execute(
+                    update(m.OutboxItem)
+                    .where(m.OutboxItem.recipient == item.recipient, m.OutboxItem.channel == item.channel,
+                           m.OutboxItem.status == "pending")
+                    .values(status="failed", last_error="recipient unreachable")
+                    .execution_options(synchronize_session=False)
+                )
+
+    async def run_forever(self, interval: float = 0.5) -> None:
+        while True:
+            try:
+                sent = await self.run_once()
+            except Exception:
+                log.exception("outbox dispatch failed")
+                sent = 0
+            if not sent:
+                self.wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wakeup.wait(), timeout=interval)

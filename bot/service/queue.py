@@ -1,0 +1,190 @@
+"""The professionals' queue: list, claim, reply, reassign, note and close questions.
+
+Claims are atomic: a conditional UPDATE on (id, status=open) lets exactly one of two simultaneous
+claimers win; the loser is told who has it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.core.types import QuestionStatus
+from bot.store import models as m
+
+
+class QueueError(Exception):
+    """A queue action that cannot be done; the message is fit to show the professional."""
+
+
+class NotAllowed(QueueError):
+    """The professional may not see or act on this question (other role or area)."""
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    won: bool
+    holder: str | None
+
+
+CLOSE_REASONS = ("resolved", "no_reply_needed", "spam")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking at the queue: admins see everything."""
+
+    username: str
+    roles: frozenset[str] = frozenset()
+    areas: frozenset[str] = frozenset()
+    is_admin: bool = False
+
+    def may_see(self, question: m.Question) -> bool:
+        if self.is_admin:
+            return True
+        if question.role not in self.roles:
+            return False
+        return not self.areas or question.area is None or question.area in self.areas
+
+    @classmethod
+    def of(cls, pro: m.Professional) -> Viewer:
+        split = lambda s: frozenset(x for x in (s or "").split(",") if x)  # noqa: E731
+        return cls(pro.username, split(pro.roles), split(pro.areas), pro.is_admin)
+
+
+def list_questions(session: Session, viewer: Viewer, statuses: Sequence[str] = ("open", "claimed"),
+                   limit: int = 200) -> list[m.Question]:
+    stmt = select(m.Question).where(m.Question.status.in_(statuses))
+    if not viewer.is_admin:
+        stmt = stmt.where(m.Question.role.in_(viewer.roles or {"-"}))
+        if viewer.areas:
+            stmt = stmt.where(m.Question.area.is_(None) | m.Question.area.in_(viewer.areas))
+    stmt = stmt.order_by(m.Question.emergency.desc(), m.Question.priority.desc(),
+                         m.Question.due_at, m.Question.id).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def get_question(session: Session, viewer: Viewer, question_id: int) -> m.Question:
+    question = session.get(m.Question, question_id)
+    if question is None:
+        raise QueueError(f"question {question_id} does not exist")
+    if not viewer.may_see(question):
+        raise NotAllowed(f"question {question_id} is not for your roles or areas")
+    return question
+
+
+def thread(session: Session, question: m.Question, limit: int = 200) -> list[m.Message]:
+    return list(session.scalars(
+        select(m.Message).where(m.Message.citizen_id == question.citizen_id)
+        .order_by(m.Message.id.desc()).limit(limit)
+    ))[::-1]
+
+
+def claim(session: Session, viewer: Viewer, question_id: int) -> ClaimOutcome:
+    question = get_question(session, viewer, question_id)
+    if question.status == QuestionStatus.CLAIMED.value and question.assignee == viewer.username:
+        return ClaimOutcome(True, viewer.username)
+    done = session.execute(
+        update(m.Question)
+        .where(m.Question.id == question_id, m.Question.status == QuestionStatus.OPEN.value)
+        .values(status=QuestionStatus.CLAIMED.value, assignee=viewer.username,
+                claimed_at=datetime.now(UTC))
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(question)
+    if done.rowcount == 1:  # type: ignore[attr-defined]
+        audit(session, viewer.username, "claim", f"question:{question_id}")
+        return ClaimOutcome(True, viewer.username)
+    return ClaimOutcome(False, question.assignee)
+
+
+def reply(session: Session, viewer: Viewer, question_id: int, text: str) -> m.Message:
+    """Send a professional's (signed) answer to the citizen, on the channel the question came from."""
+    question = get_question(session, viewer, question_id)
+    body = text.strip()
+    if not body:
+        raise QueueError("the reply is empty")
+    if question.status == QuestionStatus.CLOSED.value:
+        raise QueueError("the question is closed")
+    if question.assignee and question.assignee != viewer.username and not viewer.is_admin:
+        raise QueueError(f"{question.assignee} has claimed this question")
+    citizen = session.get(m.Citizen, question.citizen_id)
+    assert citizen is not None
+    out = m.Message(citizen_id=citizen.id, direction="out", channel=citizen.channel, text=body,
+                    language=question.language, kind="professional", question_id=question.id,
+                    author=viewer.username, processed=True)
+    session.add(out)
+    session.flush()
+    if not citizen.unreachable:
+        session.add(m.OutboxItem(message_id=out.id, channel=citizen.channel,
+                                 recipient=citizen.external_id,
+                                 payload={"text": body, "kind": "professional", "buttons": []}))
+    now = datetime.now(UTC)
+    question.status = QuestionStatus.ANSWERED.value
+    question.assignee = question.assignee or viewer.username
+    question.claimed_at = question.claimed_at or now
+    question.answered_at = question.answered_at or now
+    audit(session, viewer.username, "reply", f"question:{question_id}", {"message_id": out.id})
+    return out
+
+
+def reassign(session: Session, viewer: Viewer, question_id: int, role: str, area: str | None,
+             note: str) -> m.Question:
+    question = get_question(session, viewer, question_id)
+    if session.get(m.Role, role) is None:
+        raise QueueError(f"unknown role {role}")
+    if area and session.get(m.Area, area) is None:
+        raise QueueError(f"unknown area {area}")
+    question.role, question.area = role, area or question.area
+    question.status, question.assignee, question.claimed_at = QuestionStatus.OPEN.value, None, None
+    session.add(m.Note(question_id=question.id, author=viewer.username,
+                       text=f"Reassigned to {role}{' / ' + area if area else ''}: {note}".strip()))
+    audit(session, viewer.username, "reassign", f"question:{question_id}", {"role": role, "area": area})
+    return question
+
+
+def add_note(session: Session, viewer: Viewer, question_id: int, text: str) -> m.Note:
+    question = get_question(session, viewer, question_id)
+    if not text.strip():
+        raise QueueError("the note is empty")
+    note = m.Note(question_id=question.id, author=viewer.username, text=text.strip())
+    session.add(note)
+    audit(session, viewer.username, "note", f"question:{question_id}")
+    return note
+
+
+def close(session: Session, viewer: Viewer, question_id: int, reason: str) -> m.Question:
+    if reason not in CLOSE_REASONS:
+        raise QueueError(f"reason must be one of {', '.join(CLOSE_REASONS)}")
+    question = get_question(session, viewer, question_id)
+    question.status, question.close_reason = QuestionStatus.CLOSED.value, reason
+    question.closed_at = datetime.now(UTC)
+    audit(session, viewer.username, "close", f"question:{question_id}", {"reason": reason})
+    return question
+
+
+def audit(session: Session, actor: str, action: str, target: str | None = None,
+          detail: dict | None = None) -> None:  # type: ignore[type-arg]
+    session.add(m.AuditLog(actor=actor, action=action, target=target, detail=detail))
+
+
+_ARTICLES = ("a ", "an ", "the ", "een ", "de ", "het ")
+
+
+def signature_name(role_name: str) -> str:
+    """"a fire prevention officer" -> "Fire prevention officer", for signing a reply."""
+    name = role_name.strip()
+    for article in _ARTICLES:
+        if name.lower().startswith(article):
+            name = name[len(article):]
+            break
+    return name[:1].upper() + name[1:]
+
+
+def signed(text: str, template: str, signer: str) -> str:
+    """The citizen sees the answer signed with the role (a personal name only if configured)."""
+    return template.replace("{text}", text.strip()).replace("{role_name}", signer)

@@ -1,0 +1,215 @@
+"""Routing settings an admin keeps: roles (names, response-time promise, staffed hours), areas
+(postcode ranges) and the professionals who serve them.
+
+Roles and areas are part of the library the policy reads, so changes bump the library version.
+Functions take a session and never commit; every change is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from bot.service import users
+from bot.service.queue import audit
+from bot.store import models as m
+from bot.store.library_repo import bump_library_version
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
+_RANGE = re.compile(r"^\d{4}(-\d{4})?$")
+
+
+class RoutingError(ValueError):
+    """A routing change that cannot be made; the message is fit to show the admin."""
+
+
+def _slug(value: str) -> str:
+    slug = value.strip().lower()
+    if not _SLUG.match(slug):
+        raise RoutingError("identifier: lower-case letters, digits, _ and -")
+    return slug
+
+
+def roles(session: Session) -> list[m.Role]:
+    return list(session.scalars(select(m.Role).order_by(m.Role.slug)))
+
+
+def areas(session: Session) -> list[m.Area]:
+    return list(session.scalars(select(m.Area).order_by(m.Area.slug)))
+
+
+def professionals(session: Session) -> list[m.Professional]:
+    return list(session.scalars(select(m.Professional).order_by(m.Professional.username)))
+
+
+def staffed_hours(value: str) -> str | None:
+    """ "08:00-18:00" or empty (always staffed)."""
+    value = value.strip()
+    if not value:
+        return None
+    if not _HOURS.match(value):
+        raise RoutingError(
+            "staffed hours: HH:MM-HH:MM, for example 08:00-18:00, or empty for always"
+        )
+    return value
+
+
+def postcode_ranges(value: str) -> str:
+    """ "1011-1019, 1020" -> "1011-1019,1020"; four-digit Dutch postcodes, low before high."""
+    parts = [p.replace(" ", "") for p in value.split(",") if p.strip()]
+    for part in parts:
+        lo, _, hi = part.partition("-")
+        if not _RANGE.match(part) or (hi and int(hi) < int(lo)):
+            raise RoutingError(
+                f"postcode range {part!r}: four digits, or low-high such as 1011-1019"
+            )
+    return ",".join(parts)
+
+
+def save_role(
+    session: Session,
+    actor: str,
+    slug: str,
+    name_en: str,
+    name_nl: str,
+    response_hours: float,
+    staffed: str,
+    area_bound: bool,
+) -> m.Role:
+    slug = _slug(slug)
+    if not name_en.strip() or not name_nl.strip():
+        raise RoutingError("a role needs an English and a Dutch display name")
+    if not 0 < response_hours <= 24 * 14:
+        raise RoutingError("response-time promise: between 0 and 336 hours")
+    role = session.get(m.Role, slug)
+    created = role is None
+    if role is None:
+        role = m.Role(slug=slug)
+        session.add(role)
+    role.name_en, role.name_nl = name_en.strip(), name_nl.strip()
+    role.response_hours, role.staffed_hours = float(response_hours), staffed_hours(staffed)
+    role.area_bound = area_bound
+    session.flush()
+    audit(
+        session,
+        actor,
+        "role.create" if created else "role.update",
+        f"role:{slug}",
+        {
+            "name_en": role.name_en,
+            "name_nl": role.name_nl,
+            "response_hours": role.response_hours,
+            "staffed_hours": role.staffed_hours,
+            "area_bound": area_bound,
+        },
+    )
+    bump_library_version(session)
+    return role
+
+
+def save_area(session: Session, actor: str, slug: str, name: str, ranges: str) -> m.Area:
+    slug = _slug(slug)
+    if not name.strip():
+        raise RoutingError("an area needs a name")
+    area = session.get(m.Area, slug)
+    created = area is None
+    if area is None:
+        area = m.Area(slug=slug)
+        session.add(area)
+    area.name, area.postcode_ranges = name.strip(), postcode_ranges(ranges)
+    session.flush()
+    audit(
+        session,
+        actor,
+        "area.create" if created else "area.update",
+        f"area:{slug}",
+        {"name": area.name, "postcode_ranges": area.postcode_ranges},
+    )
+    bump_library_version(session)
+    return area
+
+
+def new_password() -> str:
+    """A one-time password shown once to the admin, to hand over; the user changes it."""
+    return secrets.token_urlsafe(12)
+
+
+def add_professional(
+    session: Session,
+    actor: str,
+    username: str,
+    display_name: str,
+    roles: list[str],
+    areas: list[str],
+    is_admin: bool,
+) -> tuple[m.Professional, str]:
+    password = new_password()
+    try:
+        pro = users.create(
+            session,
+            username,
+            password,
+            is_admin=is_admin,
+            display_name=display_name.strip(),
+            roles=",".join(roles),
+            areas=",".join(areas),
+        )
+    except users.UserError as exc:
+        raise RoutingError(str(exc)) from exc
+    audit(
+        session,
+        actor,
+        "user.create",
+        f"user:{pro.username}",
+        {"roles": pro.roles, "areas": pro.areas, "is_admin": is_admin},
+    )
+    return pro, password
+
+
+def update_professional(
+    session: Session,
+    actor: str,
+    pro_id: int,
+    roles: list[str],
+    areas: list[str],
+    active: bool,
+    is_admin: bool,
+) -> m.Professional:
+    pro = session.get(m.Professional, pro_id)
+    if pro is None:
+        raise RoutingError("no such user")
+    known_roles = {r.slug for r in session.scalars(select(m.Role))}
+    known_areas = {a.slug for a in session.scalars(select(m.Area))}
+    if set(roles) - known_roles or set(areas) - known_areas:
+        raise RoutingError("unknown role or area")
+    if pro.username == actor and (not active or not is_admin):
+        raise RoutingError("you cannot remove your own admin rights or deactivate yourself")
+    pro.roles, pro.areas, pro.active, pro.is_admin = (
+        ",".join(roles),
+        ",".join(areas),
+        active,
+        is_admin,
+    )
+    audit(
+        session,
+        actor,
+        "user.update",
+        f"user:{pro.username}",
+        {"roles": pro.roles, "areas": pro.areas, "active": active, "is_admin": is_admin},
+    )
+    return pro
+
+
+def reset_password(session: Session, actor: str, pro_id: int) -> tuple[m.Professional, str]:
+    pro = session.get(m.Professional, pro_id)
+    if pro is None:
+        raise RoutingError("no such user")
+    password = new_password()
+    pro.password_hash = users.hash_password(password)
+    session.execute(delete(m.WebSession).where(m.WebSession.professional_id == pro.id))
+    audit(session, actor, "user.reset_password", f"user:{pro.username}", None)
+    return pro, password

@@ -1,0 +1,531 @@
+"""The intake service: every channel hands its citizens' messages to `TriageService.handle`.
+
+Each message is stored (and committed) before anything else happens, so a crash mid-decision loses
+nothing: `process_pending` picks up stored-but-unprocessed messages at start-up. The decision, the
+queue item and the replies (into the outbox) are then written in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+from bot.core import text as textcheck
+from bot.core.conversation import Pending, YesNo, read_area, read_yes_no
+from bot.core.emergency import detect_emergency
+from bot.core.language import detect_language
+from bot.core.library import Library
+from bot.core.policy import decide
+from bot.core.replies import handoff_buttons, phrase_hours, render
+from bot.core.types import (
+    Action,
+    Channel,
+    Decision,
+    InboundMessage,
+    IntentScore,
+    Language,
+    Parse,
+    QuestionStatus,
+    Reply,
+    Thresholds,
+)
+from bot.nlu.engine import Engine, EngineUnavailable, SklearnEngine
+from bot.nlu.rasa_format import read_thresholds
+from bot.service.models_registry import EngineHolder
+from bot.store import models as m
+from bot.store.library_repo import library_version, load_library
+
+log = logging.getLogger(__name__)
+
+EMERGENCY_PRIORITY = 100
+
+
+class Deferred(Exception):
+    """The engine is unavailable: the message stays stored and unprocessed, to be retried."""
+
+
+@dataclass
+class IntakeResult:
+    message_id: int
+    citizen_id: int
+    replies: list[Reply]
+    decision: Decision | None = None
+    question_id: int | None = None
+    duplicate: bool = False
+    reply_ids: list[int] = field(default_factory=list)
+
+
+class TriageService:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        engine: Engine | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self._fixed_engine = engine
+        self._holder = EngineHolder(sessions, settings.models_dir)
+        threshold, ambiguity = read_thresholds(settings.config_file)
+        self.thresholds = Thresholds(threshold, ambiguity)
+        self._library: Library | None = None
+        self._library_version = -1
+        self._library_checked = 0.0
+        self._fallback_texts: dict[tuple[str, str], str] | None = None
+        self.listeners: list = []  # callables(event: str, question_id: int), for live updates
+
+    # -- library and engine ---------------------------------------------------------------
+
+    def library(self, session: Session) -> Library:
+        now = time.monotonic()
+        if self._library is None or now - self._library_checked > 2.0:
+            version = library_version(session)
+            if self._library is None or version != self._library_version:
+                self._library = load_library(session, fallback_texts=self._builtin_texts())
+                self._library_version = version
+            self._library_checked = now
+        return self._library
+
+    def _builtin_texts(self) -> dict[tuple[str, str], str]:
+        """The shipped system texts, for a library imported without them (any Rasa project)."""
+        if self._fallback_texts is None:
+            from bot.nlu.rasa_format import LibraryFileError, LibraryFiles, read_domain
+
+            files = LibraryFiles()
+            try:
+                read_domain(self.settings.domain_dir, files)
+            except LibraryFileError:
+                log.warning("built-in texts unreadable in %s", self.settings.domain_dir)
+            self._fallback_texts = {
+                (key, lang): text for key, by_lang in files.responses.items()
+                for lang, text in by_lang.items()
+            }
+        return self._fallback_texts
+
+    def invalidate_library(self) -> None:
+        self._library = None
+
+    def engine(self, session: Session) -> Engine:
+        return self._fixed_engine or self._holder.get(session)
+
+    def set_engine(self, engine: Engine) -> None:
+        """Pin an engine (the Rasa engine, or a model in tests) instead of the active model."""
+        self._fixed_engine = engine
+
+    def use_model(self, engine: SklearnEngine) -> None:
+        """A newly activated embedded model, used at once by this process (others notice the
+        active flag within EngineHolder.CHECK_SECONDS). A pinned non-sklearn engine stays."""
+        if self._fixed_engine is None:
+            self._holder.set(engine)
+        elif isinstance(self._fixed_engine, SklearnEngine):
+            self._fixed_engine = engine
+
+    def response_hours(self, library: Library, role: str | None) -> float:
+        role_value = library.role(role)
+        return self.settings.response_hours.get(role_value.slug, role_value.response_hours)
+
+    # -- intake -----------------------------------------------------------------------------
+
+    def handle(self, inbound: InboundMessage) -> IntakeResult:
+        """Store, then process one inbound message. Idempotent on (channel, external_id)."""
+        message_id, duplicate = self.store_inbound(inbound)
+        if duplicate:
+            return self.result_of(message_id, duplicate=True)
+        try:
+            return self.process(message_id, inbound)
+        except Deferred:
+            return self._deferred_notice(message_id)
+
+    def store_inbound(self, inbound: InboundMessage) -> tuple[int, bool]:
+        with self.sessions.begin() as session:
+            if inbound.external_id is not None:
+                existing = session.scalars(
+                    select(m.Message.id).where(
+                        m.Message.channel == inbound.channel.value,
+                        m.Message.external_id == inbound.external_id,
+                        m.Message.direction == "in",
+                    )
+                ).first()
+                if existing is not None:
+                    return existing, True
+            citizen = self.citizen(session, inbound.channel, inbound.sender)
+            message = m.Message(
+                citizen_id=citizen.id,
+                direction="in",
+                channel=inbound.channel.value,
+                external_id=inbound.external_id,
+                text=inbound.text,
+                language=inbound.language.value if inbound.language else None,
+            )
+            session.add(message)
+            try:
+                session.flush()
+            except IntegrityError:  # the same external id stored concurrently
+                session.rollback()
+                raise
+            return message.id, False
+
+    def process(self, message_id: int, inbound: InboundMessage | None = None) -> IntakeResult:
+        try:
+            return self._process(message_id, inbound)
+        except IntegrityError:
+            # SQLite has no row lock (FOR UPDATE is a no-op there): another thread decided this
+            # message first and our transaction, decision included, was rolled back. Theirs stands.
+            with self.sessions() as session:
+                message = session.get(m.Message, message_id)
+                if message is None or not message.processed:
+                    raise
+            return self.result_of(message_id, duplicate=True)
+
+    def _process(self, message_id: int, inbound: InboundMessage | None) -> IntakeResult:
+        with self.sessions.begin() as session:
+            message = session.get(m.Message, message_id, with_for_update=True)
+            if message is None:
+                raise LookupError(f"message {message_id} not found")
+            if message.processed:
+                return self._result(session, message, duplicate=True)
+            citizen = session.get(m.Citizen, message.citizen_id)
+            assert citizen is not None
+            library = self.library(session)
+            explicit = Language(message.language) if message.language else None
+            if explicit is None and citizen.language:
+                explicit = Language(citizen.language)
+            hint = (inbound.language_hint if inbound else None) or self._last_language(session, message)
+            language = explicit or detect_language(message.text, hint)
+            citizen.last_seen_at = datetime.now(UTC)
+
+            problem = textcheck.check(message.text, self.settings.max_message_chars)
+            decision: Decision | None = None
+            question: m.Question | None = None
+            if problem is not None:
+                key = textcheck.PROBLEM_TEXT_KEYS[problem]
+                replies = [Reply(library.text(key, language, max_chars=self.settings.max_message_chars,
+                                              **self.settings.contacts.values()), kind="notice")]
+                self._record(session, message, language, None, None, f"bad input: {problem.value}")
+            else:
+                followup = self._followup(session, citizen, message, language, library)
+                if followup is not None:
+                    replies, question = followup
+                else:
+                    cleaned = textcheck.classifiable(message.text, self.settings.max_message_chars)
+                    parse = self._parse(session, message, cleaned, language)
+                    decision = decide(cleaned, language, parse, library, self.thresholds,
+                                      area_known=citizen.area_label is not None)
+                    self._record(session, message, language, decision, parse, None)
+                    if decision.action in (Action.EMERGENCY, Action.ROUTE):
+                        question = self._open_question(session, citizen, message, decision, library)
+                    replies = self._replies_for(decision, library, message, question)
+                    citizen.pending, citizen.pending_ref = Pending.NONE.value, None
+                    if decision.action is Action.ANSWER:
+                        citizen.pending, citizen.pending_ref = Pending.FEEDBACK.value, message.id
+                    elif decision.ask_area and question is not None:
+                        citizen.pending, citizen.pending_ref = Pending.AREA.value, question.id
+            message.language = message.language or language.value
+            message.processed = True
+            reply_ids = self.enqueue_replies(session, citizen, replies, language, question)
+            result = IntakeResult(message.id, citizen.id, replies, decision,
+                                  question.id if question else None, reply_ids=reply_ids)
+        if question is not None:
+            self.publish("question.created", question.id)
+        return result
+
+    def _last_language(self, session: Session, message: m.Message) -> Language | None:
+        """The language of the citizen's previous message: a tie-breaker for "1053 KL" or "ok"."""
+        previous = session.scalars(
+            select(m.Message.language).where(
+                m.Message.citizen_id == message.citizen_id, m.Message.direction == "in",
+                m.Message.id < message.id, m.Message.language.is_not(None))
+            .order_by(m.Message.id.desc()).limit(1)
+        ).first()
+        return Language(previous) if previous in ("en", "nl") else None
+
+    def process_pending(self, min_age_seconds: float = 0.0) -> int:
+        """Process messages stored but never decided: a crash between store and decide, or an
+        engine that was unavailable. Returns how many were decided. While requests are served,
+        pass `min_age_seconds` so a message that a request is deciding right now is left to it."""
+        born_before = datetime.now(UTC) - timedelta(seconds=min_age_seconds)
+        with self.sessions() as session:
+            ids = list(session.scalars(
+                select(m.Message.id).where(m.Message.direction == "in", m.Message.processed.is_(False),
+                                           m.Message.created_at <= born_before)
+                .order_by(m.Message.id)
+            ))
+        done = 0
+        for message_id in ids:
+            try:
+                result = self.process(message_id)
+            except Deferred:
+                continue
+            done += 1
+            if result.question_id and not result.duplicate:
+                self.publish("question.created", result.question_id)
+        return done
+
+    def _parse(self, session: Session, message: m.Message, text: str, language: Language) -> Parse:
+        """The engine's parse; when the engine is down, an emergency by the rules or a message
+        older than the timeout goes on without one (to a person), anything else waits."""
+        try:
+            return self.engine(session).parse(text, language)
+        except EngineUnavailable:
+            age = (datetime.now(UTC) - message.created_at).total_seconds()
+            if age >= self.settings.engine_timeout_seconds or detect_emergency(text).is_emergency:
+                return Parse(ranking=(), engine="unavailable", model_version="-")
+            raise Deferred(message.id) from None
+
+    def _deferred_notice(self, message_id: int) -> IntakeResult:
+        """Tell the citizen once that their message is kept and will be handled."""
+        with self.sessions.begin() as session:
+            message = session.get(m.Message, message_id)
+            assert message is not None
+            citizen = session.get(m.Citizen, message.citizen_id)
+            assert citizen is not None
+            language = Language(message.language or citizen.language or detect_language(message.text))
+            library = self.library(session)
+            replies = [Reply(library.text("utter_service_unavailable", language,
+                                          **self.settings.contacts.values()), kind="notice")]
+            reply_ids = self.enqueue_replies(session, citizen, replies, language, None)
+        return IntakeResult(message_id, citizen.id, replies, reply_ids=reply_ids)
+
+    # -- feedback and hand-off (buttons and text) ---------------------------------------------
+
+    def feedback(self, answer_message_id: int, helpful: bool) -> IntakeResult:
+        """A "Did this help?" button: `answer_message_id` is the citizen's answered message."""
+        return self._button(answer_message_id, lambda session, citizen, message, library, language: (
+            self._apply_feedback(session, citizen, message, helpful, library, language), None))
+
+    def handoff(self, answer_message_id: int, accept: bool) -> IntakeResult:
+        """After "no, that did not help": pass the original question to a professional or not."""
+        return self._button(answer_message_id, lambda session, citizen, message, library, language:
+                            self._apply_handoff(session, citizen, message, accept, library, language))
+
+    def _button(self, message_id: int, apply: Callable[..., tuple[list[Reply], m.Question | None]]
+                ) -> IntakeResult:
+        """A button pressed on a reply to the citizen's message `message_id`: apply it, enqueue the
+        replies, and announce a question it opened."""
+        with self.sessions.begin() as session:
+            message = session.get(m.Message, message_id)
+            if message is None or message.direction != "in":
+                raise LookupError("no such message")
+            citizen = session.get(m.Citizen, message.citizen_id)
+            assert citizen is not None
+            language = Language(message.language or "en")
+            replies, question = apply(session, citizen, message, self.library(session), language)
+            reply_ids = self.enqueue_replies(session, citizen, replies, language, question)
+            result = IntakeResult(message.id, citizen.id, replies,
+                                  question_id=question.id if question else None, reply_ids=reply_ids)
+        if result.question_id:
+            self.publish("question.created", result.question_id)
+        return result
+
+    # -- internals --------------------------------------------------------------------------
+
+    def citizen(self, session: Session, channel: Channel, sender: str) -> m.Citizen:
+        citizen = session.scalars(
+            select(m.Citizen).where(m.Citizen.channel == channel.value, m.Citizen.external_id == sender)
+        ).first()
+        if citizen is None:
+            citizen = m.Citizen(channel=channel.value, external_id=sender)
+            session.add(citizen)
+            try:
+                with session.begin_nested():
+                    session.flush()
+            except IntegrityError:
+                citizen = session.scalars(
+                    select(m.Citizen).where(m.Citizen.channel == channel.value,
+                                            m.Citizen.external_id == sender)
+                ).one()
+        return citizen
+
+    def _followup(self, session: Session, citizen: m.Citizen, message: m.Message, language: Language,
+                  library: Library) -> tuple[list[Reply], m.Question | None] | None:
+        """The answer to a prompt the bot gave ("Did this help?", "Your postcode?"), or None when
+        the message is a new question."""
+        pending = Pending(citizen.pending or "none")
+        if pending is Pending.NONE or citizen.pending_ref is None:
+            return None
+        ref = citizen.pending_ref
+        if pending is Pending.AREA:
+            found = read_area(message.text, library.areas)
+            citizen.pending, citizen.pending_ref = Pending.NONE.value, None
+            if found is None:
+                return None  # asked once; treat it as a new question
+            label, area = found
+            citizen.area_label, citizen.area = label, area.slug if area else None
+            question = session.get(m.Question, ref)
+            if question is not None and question.area is None:
+                question.area = citizen.area
+            self._record(session, message, language, None, None, "area given")
+            return [Reply(library.text("utter_area_saved", language, area=label), kind="notice")], None
+        answer = read_yes_no(message.text)
+        if answer is None:
+            citizen.pending, citizen.pending_ref = Pending.NONE.value, None
+            return None
+        original = session.get(m.Message, ref)
+        if original is None:
+            citizen.pending, citizen.pending_ref = Pending.NONE.value, None
+            return None
+        if pending is Pending.FEEDBACK:
+            self._record(session, message, language, None, None, f"feedback {answer.value}")
+            helpful = answer is YesNo.YES
+            return self._apply_feedback(session, citizen, original, helpful, library, language), None
+        if pending is Pending.HANDOFF:
+            self._record(session, message, language, None, None, f"handoff {answer.value}")
+            replies, question = self._apply_handoff(session, citizen, original, answer is YesNo.YES,
+                                                    library, language)
+            if question is not None:
+                message.question_id = question.id
+            return replies, question
+        return None
+
+    def _apply_feedback(self, session: Session, citizen: m.Citizen, answered: m.Message,
+                        helpful: bool, library: Library, language: Language) -> list[Reply]:
+        answered.feedback = "yes" if helpful else "no"
+        values = self.settings.contacts.values()
+        if helpful:
+            citizen.pending, citizen.pending_ref = Pending.NONE.value, None
+            return [Reply(library.text("utter_feedback_thanks", language, **values), kind="notice")]
+        citizen.pending, citizen.pending_ref = Pending.HANDOFF.value, answered.id
+        return [Reply(library.text("utter_offer_handoff", language, **values),
+                      buttons=handoff_buttons(language, str(answered.id)), kind="feedback")]
+
+    def _apply_handoff(self, session: Session, citizen: m.Citizen, original: m.Message, accept: bool,
+                       library: Library, language: Language) -> tuple[list[Reply], m.Question | None]:
+        citizen.pending, citizen.pending_ref = Pending.NONE.value, None
+        values = self.settings.contacts.values()
+        if not accept:
+            return [Reply(library.text("utter_handoff_declined", language, **values), kind="notice")], None
+        record = session.scalars(select(m.DecisionRecord).where(
+            m.DecisionRecord.message_id == original.id)).first()
+        intent = record.intent if record else None
+        spec = library.spec(intent)
+        role = (spec.role if spec and spec.role else None) or library.default_role
+        decision = Decision(
+            action=Action.ROUTE, language=language, intent=intent,
+            confidence=record.confidence if record else 0.0, role=role,
+            ranking=tuple(IntentScore(n, c) for n, c in (record.ranking if record else [])),
+            reasons=("library answer did not help: citizen asked for a person",),
+            ask_area=library.role(role).area_bound and citizen.area_label is None,
+            thresholds=self.thresholds,
+        )
+        question = self._open_question(session, citizen, original, decision, library, priority=1)
+        replies = self._replies_for(decision, library, original, question)
+        if decision.ask_area:
+            citizen.pending, citizen.pending_ref = Pending.AREA.value, question.id
+        return replies, question
+
+    def _record(self, session: Session, message: m.Message, language: Language,
+                decision: Decision | None, parse: Parse | None, note: str | None) -> None:
+        if decision is None:
+            session.add(m.DecisionRecord(
+                message_id=message.id, engine="none", model_version="-", action="followup",
+                intent=None, confidence=0.0, role=None, language=language.value, ranking=[],
+                threshold=self.thresholds.threshold,
+                ambiguity_threshold=self.thresholds.ambiguity_threshold, reasons=[note or ""],
+            ))
+            return
+        session.add(m.DecisionRecord(
+            message_id=message.id,
+            engine=parse.engine if parse else "none",
+            model_version=parse.model_version if parse else "-",
+            action=decision.action.value,
+            intent=decision.intent,
+            confidence=decision.confidence,
+            role=decision.role,
+            language=language.value,
+            ranking=[[s.name, round(s.confidence, 4)] for s in decision.ranking],
+            threshold=decision.thresholds.threshold,
+            ambiguity_threshold=decision.thresholds.ambiguity_threshold,
+            reasons=list(decision.reasons),
+        ))
+
+    def _open_question(self, session: Session, citizen: m.Citizen, message: m.Message,
+                       decision: Decision, library: Library, priority: int = 0) -> m.Question:
+        emergency = decision.action is Action.EMERGENCY
+        hours = 0.0 if emergency else self.response_hours(library, decision.role)
+        now = datetime.now(UTC)
+        question = m.Question(
+            citizen_id=citizen.id,
+            message_id=message.id,
+            channel=citizen.channel,
+            language=decision.language.value,
+            text=message.text,
+            intent=decision.intent,
+            role=decision.role or library.default_role,
+            area=citizen.area,
+            status=QuestionStatus.OPEN.value,
+            priority=EMERGENCY_PRIORITY if emergency else priority,
+            emergency=emergency,
+            due_at=now + timedelta(hours=hours) if not emergency else now + timedelta(minutes=5),
+            created_at=now,
+        )
+        session.add(question)
+        session.flush()
+        message.question_id = question.id
+        return question
+
+    def _replies_for(self, decision: Decision, library: Library, message: m.Message,
+                     question: m.Question | None) -> list[Reply]:
+        hours = self.response_hours(library, decision.role)
+        return render(decision, library, self.settings.contacts,
+                      response_time=phrase_hours(hours, decision.language),
+                      feedback_token=str(message.id),
+                      extra={"question_id": question.id if question else ""})
+
+    def enqueue_replies(self, session: Session, citizen: m.Citizen, replies: list[Reply],
+                 language: Language, question: m.Question | None,
+                 author: str | None = None) -> list[int]:
+        ids = []
+        for reply in replies:
+            out = m.Message(citizen_id=citizen.id, direction="out", channel=citizen.channel,
+                            text=reply.text, language=language.value, kind=reply.kind,
+                            question_id=question.id if question else None, author=author,
+                            processed=True)
+            session.add(out)
+            session.flush()
+            if not citizen.unreachable:
+                session.add(m.OutboxItem(
+                    message_id=out.id, channel=citizen.channel, recipient=citizen.external_id,
+                    payload={"text": reply.text, "kind": reply.kind,
+                             "buttons": [[b.label, b.data] for b in reply.buttons]},
+                ))
+            ids.append(out.id)
+        return ids
+
+    def result_of(self, message_id: int, duplicate: bool = False) -> IntakeResult:
+        with self.sessions() as session:
+            message = session.get(m.Message, message_id)
+            assert message is not None
+            return self._result(session, message, duplicate)
+
+    def _result(self, session: Session, message: m.Message, duplicate: bool) -> IntakeResult:
+        outs = list(session.scalars(
+            select(m.Message).where(m.Message.citizen_id == message.citizen_id,
+                                    m.Message.direction == "out", m.Message.id > message.id)
+            .order_by(m.Message.id)
+        ))
+        nxt = session.scalars(
+            select(m.Message.id).where(m.Message.citizen_id == message.citizen_id,
+                                       m.Message.direction == "in", m.Message.id > message.id)
+            .order_by(m.Message.id)
+        ).first()
+        if nxt is not None:
+            outs = [o for o in outs if o.id < nxt]
+        replies = [Reply(o.text, kind=o.kind) for o in outs]
+        return IntakeResult(message.id, message.citizen_id, replies, None, message.question_id,
+                            duplicate=duplicate, reply_ids=[o.id for o in outs])
+
+    def publish(self, event: str, question_id: int) -> None:
+        """Tell listeners (console live view, Telegram pushes) that a question changed."""
+        for listener in list(self.listeners):
+            try:
+                listener(event, question_id)
+            except Exception:  # a broken listener must not break intake
+                log.exception("listener failed for %s", event)

@@ -1,0 +1,61 @@
+"""Professionals and admins: creation, lookup and password checks (argon2)."""
+
+from __future__ import annotations
+
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.store import models as m
+
+_hasher = PasswordHasher()
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,79}$")
+MIN_PASSWORD = 10
+
+
+class UserError(ValueError):
+    """A user that cannot be created or changed; the message is fit to show."""
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def find(session: Session, username: str) -> m.Professional | None:
+    return session.scalars(select(m.Professional).where(m.Professional.username == username)).first()
+
+
+def create(session: Session, username: str, password: str, *, is_admin: bool = False,
+           display_name: str = "", roles: str = "", areas: str = "") -> m.Professional:
+    username = username.strip().lower()
+    if not _USERNAME.match(username):
+        raise UserError("username: 2-80 characters, lower-case letters, digits, . _ -")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password: at least {MIN_PASSWORD} characters")
+    if find(session, username) is not None:
+        raise UserError(f"user {username!r} already exists")
+    role_list = [r.strip() for r in roles.split(",") if r.strip()]
+    known = set(session.scalars(select(m.Role.slug)))
+    unknown = [r for r in role_list if r not in known]
+    if unknown:
+        raise UserError(f"unknown role(s): {', '.join(unknown)}")
+    area_list = [a.strip() for a in areas.split(",") if a.strip()]
+    known_areas = set(session.scalars(select(m.Area.slug)))
+    if [a for a in area_list if a not in known_areas]:
+        raise UserError("unknown area(s): " + ", ".join(a for a in area_list if a not in known_areas))
+    pro = m.Professional(username=username, display_name=display_name or username,
+                         password_hash=hash_password(password), is_admin=is_admin,
+                         roles=",".join(role_list), areas=",".join(area_list))
+    session.add(pro)
+    session.flush()
+    return pro
