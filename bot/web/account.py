@@ -1,0 +1,229 @@
+"""Logging in and out, and changing one's password.
+
+Lockout: after `MAX_FAILURES` failed logins for a username within `WINDOW`, that username is refused
+for `WINDOW` (counted from the failure that locked it), whatever the password; the page says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import delete, select
+
+from bot.app import Services
+from bot.service import users
+from bot.store import models as m
+from bot.web import security
+from bot.web.auth import (
+    SESSION_COOKIE,
+    SESSION_HOURS,
+    User,
+    audit,
+    current_user,
+    end_session,
+    optional_user,
+    services_of,
+    start_session,
+    verify_csrf,
+)
+from bot.web.templating import render
+
+MAX_FAILURES = 5
+WINDOW = timedelta(minutes=15)
+_DUMMY_HASH = users.hash_password("not-a-real-password-for-timing")
+
+router = APIRouter(dependencies=[Depends(verify_csrf)])
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: never an open redirect to another site."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/queue"
+    return target
+
+
+def locked_until(session, username: str, now: datetime) -> datetime | None:  # type: ignore[no-untyped-def]
+    """When the lock on this username ends, or None when it is not locked."""
+    last_success = session.scalars(
+        select(m.LoginAttempt.created_at)
+        .where(m.LoginAttempt.username == username, m.LoginAttempt.success.is_(True))
+        .order_by(m.LoginAttempt.created_at.desc())
+        .limit(1)
+    ).first()
+    since = now - WINDOW * 2
+    if last_success is not None and last_success > since:
+        since = last_success
+    failures = list(
+        session.scalars(
+            select(m.LoginAttempt.created_at)
+            .where(
+                m.LoginAttempt.username == username,
+                m.LoginAttempt.success.is_(False),
+                m.LoginAttempt.created_at > since,
+            )
+            .order_by(m.LoginAttempt.created_at)
+        )
+    )
+    # Locked when some run of MAX_FAILURES failures fits in WINDOW and its lock has not ended.
+    for i in range(len(failures) - MAX_FAILURES + 1):
+        first, last = failures[i], failures[i + MAX_FAILURES - 1]
+        if last - first <= WINDOW and last + WINDOW > now:
+            return last + WINDOW
+    return None
+
+
+def attempt_login(
+    services: Services, username: str, password: str, remote: str | None
+) -> tuple[int | None, str | None]:
+    """(professional id, None) on success, (None, message) otherwise. Records the attempt."""
+    username = username.strip().lower()[:80]
+    now = datetime.now(UTC)
+    with services.sessions.begin() as session:
+        until = locked_until(session, username, now)
+        if until is not None:
+            minutes = max(1, int((until - now).total_seconds() // 60) + 1)
+            return None, (
+                f"Too many failed attempts for this account. Try again in {minutes} "
+                f"minute{'s' if minutes != 1 else ''}."
+            )
+        pro = users.find(session, username)
+        ok = users.verify_password(pro.password_hash if pro else _DUMMY_HASH, password)
+        ok = ok and pro is not None and pro.active
+        session.add(m.LoginAttempt(username=username, remote=remote, success=ok, created_at=now))
+        if not ok or pro is None:
+            return None, "Wrong username or password."
+        audit(session, pro.username, "login", f"user:{pro.username}")
+        return pro.id, None
+
+
+def _set_session_cookie(request: Request, response: Response, token: str) -> None:
+    svc = services_of(request)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=SESSION_HOURS * 3600,
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=security.secure_cookies(request.scope, svc.settings.environment),
+    )
+
+
+@router.get("/")
+async def home(request: Request) -> Response:
+    if optional_user(request) is not None:
+        return RedirectResponse("/queue", status_code=303)
+    return render(request, "home.html")
+
+
+@router.get("/login")
+async def login_page(request: Request, next: str | None = None) -> Response:
+    if optional_user(request) is not None:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "login.html", next=safe_next(next), username="")
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
+    svc = services_of(request)
+    remote = request.client.host if request.client else None
+    pro_id, error = await asyncio.to_thread(attempt_login, svc, username, password, remote)
+    if pro_id is None:
+        return render(
+            request,
+            "login.html",
+            status_code=401 if "Wrong" in (error or "") else 429,
+            next=safe_next(next),
+            username=username,
+            flash=error,
+            flash_kind="error",
+        )
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:  # a fresh token at every login: a planted cookie is worth nothing
+        await asyncio.to_thread(end_session, svc, security.token_hash(old))
+    token = await asyncio.to_thread(start_session, svc, pro_id)
+    response = RedirectResponse(safe_next(next), status_code=303)
+    _set_session_cookie(request, response, token)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    user = optional_user(request)
+    svc = services_of(request)
+    if user is not None:
+        await asyncio.to_thread(end_session, svc, user.token_hash)
+
+        def log() -> None:
+            with svc.sessions.begin() as session:
+                audit(session, user.username, "logout", f"user:{user.username}")
+
+        await asyncio.to_thread(log)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/account")
+async def account_page(request: Request, user: Annotated[User, Depends(current_user)]) -> Response:
+    return render(request, "account.html", min_length=users.MIN_PASSWORD)
+
+
+def change_password(
+    services: Services, user: User, current: str, new: str, repeat: str
+) -> str | None:
+    """None on success, else the message to show. Other sessions of the user end."""
+    if new != repeat:
+        return "The new passwords do not match."
+    if len(new) < users.MIN_PASSWORD:
+        return f"The new password needs at least {users.MIN_PASSWORD} characters."
+    with services.sessions.begin() as session:
+        pro = session.get(m.Professional, user.id)
+        if pro is None or not users.verify_password(pro.password_hash, current):
+            return "The current password is wrong."
+        pro.password_hash = users.hash_password(new)
+        session.execute(
+            delete(m.WebSession).where(
+                m.WebSession.professional_id == user.id, m.WebSession.token_hash != user.token_hash
+            )
+        )
+        audit(session, user.username, "password_change", f"user:{user.username}")
+    return None
+
+
+@router.post("/account/password")
+async def password(
+    request: Request,
+    user: Annotated[User, Depends(current_user)],
+    current: Annotated[str, Form()] = "",
+    new: Annotated[str, Form()] = "",
+    repeat: Annotated[str, Form()] = "",
+) -> Response:
+    error = await asyncio.to_thread(
+        change_password, services_of(request), user, current, new, repeat
+    )
+    if error:
+        return render(
+            request,
+            "account.html",
+            status_code=400,
+            min_length=users.MIN_PASSWORD,
+            flash=error,
+            flash_kind="error",
+        )
+    return render(
+        request,
+        "account.html",
+        min_length=users.MIN_PASSWORD,
+        flash="Your password was changed. Other sessions were logged out.",
+        flash_kind="ok",
+    )

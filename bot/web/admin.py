@@ -1,0 +1,316 @@
+"""The library pages (admins): intents, answers with versions and diff, training examples.
+
+Views only validate and call `bot.service.library_admin`, which audits every change. A refused
+change re-renders the page with the reason (status 400); a done change redirects (POST-redirect-GET)
+with a `done` code the page turns into a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from bot.app import Services
+from bot.service import library_admin as lib
+from bot.service import routing_admin
+from bot.service.library_admin import LibraryError
+from bot.store import models as m
+from bot.web.auth import User, require_admin, services_of, verify_csrf
+from bot.web.templating import render
+
+router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
+
+Admin = Annotated[User, Depends(require_admin)]
+
+DONE = {
+    "intent": "Intent saved.",
+    "example": "Example added. Retrain to let the model learn it.",
+    "removed": "Example removed. Retrain to let the model forget it.",
+    "moved": "Example moved. Retrain to let the model learn it.",
+    "draft": "Draft saved. Citizens get it once it is approved.",
+    "approved": "Approved: citizens get this version from now on.",
+    "discarded": "Draft discarded.",
+}
+
+
+def done_message(code: str) -> str | None:
+    return DONE.get(code)
+
+
+def go(url: str) -> Response:
+    return RedirectResponse(url, status_code=303)
+
+
+def changed(svc: Services) -> None:
+    """This process reloads the library at once (others within seconds, by its version)."""
+    svc.triage.invalidate_library()
+
+
+def attempt(
+    request: Request, change: Callable[[Session], str], on_error: Callable[[str], Response]
+) -> Response:
+    """Run `change` in one transaction; its result is where to go. A refusal re-renders."""
+    svc = services_of(request)
+    try:
+        with svc.sessions.begin() as session:
+            url = change(session)
+    except (LibraryError, routing_admin.RoutingError) as exc:
+        return on_error(str(exc))
+    changed(svc)
+    return go(url)
+
+
+# -- intents ------------------------------------------------------------------------------------
+
+
+def _library_page(request: Request, status_code: int = 200, **extra: Any) -> Response:
+    svc = services_of(request)
+    with svc.sessions() as session:
+        intents = lib.intent_summaries(session)
+        roles = routing_admin.roles(session)
+    return render(
+        request,
+        "admin/library.html",
+        status_code=status_code,
+        intents=intents,
+        roles=roles,
+        modes=lib.MODES,
+        **extra,
+    )
+
+
+@router.get("/library")
+def library(request: Request, user: Admin, done: str = "") -> Response:
+    return _library_page(request, flash=done_message(done), flash_kind="ok")
+
+
+@router.post("/intents")
+def create_intent(
+    request: Request,
+    user: Admin,
+    name: Annotated[str, Form()],
+    mode: Annotated[str, Form()],
+    role: Annotated[str, Form()] = "",
+) -> Response:
+    def change(session: Session) -> str:
+        intent = lib.create_intent(session, user.username, name, mode, role)
+        return f"/admin/intents/{intent.name}?done=intent"
+
+    return attempt(
+        request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error")
+    )
+
+
+def _intent_page(request: Request, name: str, status_code: int = 200, **extra: Any) -> Response:
+    svc = services_of(request)
+    with svc.sessions() as session:
+        try:
+            intent = lib.get_intent(session, name)
+        except LibraryError as exc:
+            raise HTTPException(404, str(exc)) from exc
+        summary = next(s for s in lib.intent_summaries(session) if s.name == name)
+        key = lib.answer_key(name)
+        answers = {
+            language: {
+                "approved": lib.current_approved(session, key, language),
+                "drafts": [v for v in lib.versions(session, key, language) if v.status == "draft"],
+            }
+            for language in lib.LANGUAGES
+        }
+        examples = lib.examples(session, name)
+        all_intents = [s.name for s in lib.intent_summaries(session)]
+        roles = routing_admin.roles(session)
+    return render(
+        request,
+        "admin/intent.html",
+        status_code=status_code,
+        intent=intent,
+        summary=summary,
+        answers=answers,
+        examples=examples,
+        intents=all_intents,
+        roles=roles,
+        modes=lib.MODES,
+        key=key,
+        **extra,
+    )
+
+
+@router.get("/intents/{name}")
+def intent_page(request: Request, name: str, user: Admin, done: str = "") -> Response:
+    return _intent_page(request, name, flash=done_message(done), flash_kind="ok")
+
+
+@router.post("/intents/{name}")
+def update_intent(
+    request: Request,
+    name: str,
+    user: Admin,
+    mode: Annotated[str, Form()],
+    role: Annotated[str, Form()] = "",
+) -> Response:
+    def change(session: Session) -> str:
+        lib.update_intent(session, user.username, name, mode, role)
+        return f"/admin/intents/{name}?done=intent"
+
+    return attempt(
+        request, change, lambda err: _intent_page(request, name, 400, flash=err, flash_kind="error")
+    )
+
+
+@router.post("/intents/{name}/examples")
+def add_example(
+    request: Request,
+    name: str,
+    user: Admin,
+    text: Annotated[str, Form()],
+    language: Annotated[str, Form()] = "",
+) -> Response:
+    def change(session: Session) -> str:
+        lib.add_example(session, user.username, name, text, language or None)
+        return f"/admin/intents/{name}?done=example#examples"
+
+    return attempt(
+        request, change, lambda err: _intent_page(request, name, 400, flash=err, flash_kind="error")
+    )
+
+
+@router.post("/examples/{example_id}/remove")
+def remove_example(
+    request: Request, example_id: int, user: Admin, back: Annotated[str, Form()] = ""
+) -> Response:
+    def change(session: Session) -> str:
+        lib.remove_example(session, user.username, example_id)
+        return f"/admin/intents/{back}?done=removed#examples" if back else "/admin/library"
+
+    return attempt(
+        request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error")
+    )
+
+
+@router.post("/examples/{example_id}/move")
+def move_example(
+    request: Request,
+    example_id: int,
+    user: Admin,
+    to_intent: Annotated[str, Form()],
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    def change(session: Session) -> str:
+        lib.move_example(session, user.username, example_id, to_intent)
+        return f"/admin/intents/{back or to_intent}?done=moved#examples"
+
+    return attempt(
+        request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error")
+    )
+
+
+# -- answers ------------------------------------------------------------------------------------
+
+
+def _answer_page(
+    request: Request,
+    key: str,
+    language: str,
+    status_code: int = 200,
+    compare: int | None = None,
+    draft_text: str | None = None,
+    **extra: Any,
+) -> Response:
+    if language not in lib.LANGUAGES or not key.startswith("utter_"):
+        raise HTTPException(404, "no such answer")
+    svc = services_of(request)
+    with svc.sessions() as session:
+        versions = lib.versions(session, key, language)
+        approved = lib.current_approved(session, key, language)
+        intent = session.get(m.Intent, key.removeprefix("utter_"))
+    # The difference shown: a chosen version against the one before it; by default the newest
+    # version against the approved one citizens get now.
+    shown, base = None, None
+    if versions:
+        by_version = {v.version: v for v in versions}
+        shown = by_version.get(compare) if compare else versions[0]
+        if shown is not None:
+            older = [v for v in versions if v.version < shown.version]
+            if compare:
+                base = older[0] if older else None
+            else:
+                base = (
+                    approved
+                    if approved is not None and approved.id != shown.id
+                    else (older[0] if older else None)
+                )
+    diff = lib.diff(base.text, shown.text) if shown is not None and base is not None else []
+    text = draft_text if draft_text is not None else (versions[0].text if versions else "")
+    return render(
+        request,
+        "admin/answer.html",
+        status_code=status_code,
+        key=key,
+        language=language,
+        versions=versions,
+        approved=approved,
+        intent=intent,
+        shown=shown,
+        base=base,
+        diff=diff,
+        text=text,
+        **extra,
+    )
+
+
+@router.get("/answers/{key}/{language}")
+def answer_page(
+    request: Request,
+    key: str,
+    language: str,
+    user: Admin,
+    done: str = "",
+    compare: int | None = None,
+) -> Response:
+    return _answer_page(
+        request, key, language, compare=compare, flash=done_message(done), flash_kind="ok"
+    )
+
+
+@router.post("/answers/{key}/{language}")
+def save_draft(
+    request: Request, key: str, language: str, user: Admin, text: Annotated[str, Form()]
+) -> Response:
+    def change(session: Session) -> str:
+        lib.save_draft(session, user.username, key, language, text)
+        return f"/admin/answers/{key}/{language}?done=draft"
+
+    return attempt(
+        request,
+        change,
+        lambda err: _answer_page(
+            request, key, language, 400, draft_text=text, flash=err, flash_kind="error"
+        ),
+    )
+
+
+@router.post("/answer-versions/{answer_id}/approve")
+def approve(request: Request, answer_id: int, user: Admin) -> Response:
+    def change(session: Session) -> str:
+        answer = lib.approve(session, user.username, answer_id)
+        return f"/admin/answers/{answer.key}/{answer.language}?done=approved"
+
+    return attempt(
+        request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error")
+    )
+
+
+@router.post("/answer-versions/{answer_id}/discard")
+def discard(request: Request, answer_id: int, user: Admin) -> Response:
+    def change(session: Session) -> str:
+        answer = lib.discard(session, user.username, answer_id)
+        return f"/admin/answers/{answer.key}/{answer.language}?done=discarded"
+
+    return attempt(
+        request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error")
+    )

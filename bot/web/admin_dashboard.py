@@ -1,0 +1,68 @@
+"""The dashboard (admins): traffic by outcome, answer and feedback rates, reply times, overdue
+questions and top intents, as server-rendered SVG; the numbers behind it as CSV."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from bot.service import stats
+from bot.service.svg_charts import horizontal_bars, stacked_bars
+from bot.web.admin import Admin
+from bot.web.auth import require_admin, services_of, verify_csrf
+from bot.web.templating import render
+
+router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
+
+Days = Annotated[int, Query(ge=1, le=365)]
+
+
+def _board(request: Request, days: int) -> stats.Dashboard:
+    with services_of(request).sessions() as session:
+        board = stats.dashboard(session, days)
+        for q in board.overdue:  # detach-safe: load what the template shows
+            _ = (q.id, q.role, q.due_at, q.status, q.text)
+        return board
+
+
+@router.get("/dashboard")
+async def dashboard(request: Request, user: Admin, days: Days = 30) -> Response:
+    board = await asyncio.to_thread(_board, request, days)
+    per_day = stacked_bars(
+        [
+            (
+                d.day.strftime("%d %b"),
+                {"answer": d.answer, "route": d.route, "emergency": d.emergency},
+            )
+            for d in board.days
+        ],
+        f"Messages per day by outcome, last {days} days",
+    )
+    top = horizontal_bars([(name, float(n)) for name, n in board.top_intents], "Top intents")
+    timing = horizontal_bars(
+        [(t.role, round(t.median_hours or 0.0, 1)) for t in board.timings],
+        "Median hours to the first reply per role",
+        value_format="{:g} h",
+    )
+    return render(
+        request,
+        "admin/dashboard.html",
+        board=board,
+        days=days,
+        per_day=per_day,
+        top=top,
+        timing=timing,
+    )
+
+
+@router.get("/dashboard.csv")
+async def dashboard_csv(request: Request, user: Admin, days: Days = 30) -> Response:
+    board = await asyncio.to_thread(_board, request, days)
+    return Response(
+        stats.to_csv(board),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="dashboard-{days}d.csv"'},
+    )

@@ -1,0 +1,259 @@
+"""Teaching the library (admins): unrecognised questions, professionals' suggestions, retraining.
+Also the professionals' "Suggest as library answer" action on a question they replied to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from bot.service import clustering, retrain, routing_admin
+from bot.service import library_admin as lib
+from bot.service.library_admin import LibraryError
+from bot.service.queue import NotAllowed, QueueError
+from bot.web.admin import Admin, attempt, done_message, go
+from bot.web.auth import (
+    User,
+    require_admin,
+    require_professional,
+    services_of,
+    verify_csrf,
+    viewer_of,
+)
+from bot.web.templating import render
+
+router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
+desk_router = APIRouter(dependencies=[Depends(verify_csrf)])
+
+DONE = {
+    "assigned": "Added as training examples. Retrain to let the model learn them.",
+    "created": "Intent created with these examples. Write its answer, then retrain.",
+    "approved": "Suggestion approved into the library; the question is now a training example.",
+    "rejected": "Suggestion rejected.",
+}
+
+
+# -- unrecognised questions -----------------------------------------------------------------------
+
+
+def _unrecognised_page(request: Request, status_code: int = 200, **extra: Any) -> Response:
+    svc = services_of(request)
+    with svc.sessions() as session:
+        groups = clustering.groups(session)
+        intents = [s.name for s in lib.intent_summaries(session)]
+        roles = routing_admin.roles(session)
+    return render(
+        request,
+        "admin/unrecognised.html",
+        status_code=status_code,
+        groups=groups,
+        intents=intents,
+        roles=roles,
+        modes=lib.MODES,
+        **extra,
+    )
+
+
+@router.get("/unrecognised")
+async def unrecognised(request: Request, user: Admin, done: str = "") -> Response:
+    # Clustering is CPU work: keep the event loop free.
+    return await asyncio.to_thread(
+        _unrecognised_page, request, flash=DONE.get(done), flash_kind="ok"
+    )
+
+
+def _add_all(session: Session, actor: str, intent: str, message_ids: list[int]) -> None:
+    if not message_ids:
+        raise LibraryError("choose at least one question")
+    for text, language in clustering.texts_of(session, message_ids):
+        lib.add_example(
+            session, actor, intent, text, language if language in lib.LANGUAGES else None
+        )
+
+
+@router.post("/unrecognised/assign")
+def assign(
+    request: Request,
+    user: Admin,
+    intent: Annotated[str, Form()],
+    message_id: Annotated[list[int], Form()] = [],  # noqa: B006
+) -> Response:
+    def change(session: Session) -> str:
+        _add_all(session, user.username, intent, message_id)
+        return "/admin/unrecognised?done=assigned"
+
+    return attempt(
+        request, change, lambda err: _unrecognised_page(request, 400, flash=err, flash_kind="error")
+    )
+
+
+@router.post("/unrecognised/new-intent")
+def new_intent(
+    request: Request,
+    user: Admin,
+    name: Annotated[str, Form()],
+    mode: Annotated[str, Form()],
+    role: Annotated[str, Form()] = "",
+    message_id: Annotated[list[int], Form()] = [],  # noqa: B006
+) -> Response:
+    def change(session: Session) -> str:
+        intent = lib.create_intent(session, user.username, name, mode, role)
+        _add_all(session, user.username, intent.name, message_id)
+        return f"/admin/intents/{intent.name}?done=intent"
+
+    return attempt(
+        request, change, lambda err: _unrecognised_page(request, 400, flash=err, flash_kind="error")
+    )
+
+
+# -- suggestions from professionals ----------------------------------------------------------------
+
+
+def _suggestions_page(request: Request, status_code: int = 200, **extra: Any) -> Response:
+    svc = services_of(request)
+    with svc.sessions() as session:
+        rows = lib.suggestions(session)
+        answer_intents = [s.name for s in lib.intent_summaries(session) if s.mode == "answer"]
+    return render(
+        request,
+        "admin/suggestions.html",
+        status_code=status_code,
+        rows=rows,
+        intents=answer_intents,
+        languages=lib.LANGUAGES,
+        **extra,
+    )
+
+
+@router.get("/suggestions")
+def suggestions(request: Request, user: Admin, done: str = "") -> Response:
+    return _suggestions_page(request, flash=DONE.get(done), flash_kind="ok")
+
+
+@router.post("/suggestions/{answer_id}/approve")
+def approve_suggestion(
+    request: Request,
+    answer_id: int,
+    user: Admin,
+    intent: Annotated[str, Form()],
+    language: Annotated[str, Form()],
+    text: Annotated[str, Form()],
+) -> Response:
+    def change(session: Session) -> str:
+        lib.approve_suggestion(session, user.username, answer_id, intent, language, text)
+        return "/admin/suggestions?done=approved"
+
+    return attempt(
+        request, change, lambda err: _suggestions_page(request, 400, flash=err, flash_kind="error")
+    )
+
+
+@router.post("/suggestions/{answer_id}/reject")
+def reject_suggestion(request: Request, answer_id: int, user: Admin) -> Response:
+    def change(session: Session) -> str:
+        lib.reject_suggestion(session, user.username, answer_id)
+        return "/admin/suggestions?done=rejected"
+
+    return attempt(
+        request, change, lambda err: _suggestions_page(request, 400, flash=err, flash_kind="error")
+    )
+
+
+@desk_router.post("/questions/{question_id}/suggest")
+def suggest(
+    request: Request, question_id: int, user: Annotated[User, Depends(require_professional)]
+) -> Response:
+    """A professional offers their reply to the library; an admin reviews it."""
+    svc = services_of(request)
+    try:
+        with svc.sessions.begin() as session:
+            lib.suggest_from_reply(session, viewer_of(user), question_id)
+    except NotAllowed as exc:
+        raise HTTPException(403, str(exc)) from exc
+    except QueueError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except LibraryError as exc:
+        if "HX-Request" in request.headers:
+            return render(request, "admin/_suggest_done.html", status_code=400, error=str(exc))
+        raise HTTPException(400, str(exc)) from exc
+    if "HX-Request" in request.headers:
+        return render(request, "admin/_suggest_done.html")
+    return go(f"/questions/{question_id}")
+
+
+# -- retraining ---------------------------------------------------------------------------------
+
+
+def _retrain_status(request: Request) -> dict[str, Any]:
+    with services_of(request).sessions() as session:
+        return retrain.status(session)
+
+
+@router.get("/retrain")
+def retrain_page(request: Request, user: Admin, done: str = "") -> Response:
+    return render(
+        request,
+        "admin/retrain.html",
+        status=_retrain_status(request),
+        tolerance=retrain.TOLERANCE,
+        flash=done_message(done),
+        flash_kind="ok",
+    )
+
+
+@router.get("/retrain/status")
+def retrain_status(request: Request, user: Admin) -> Response:
+    return render(
+        request,
+        "admin/_retrain_status.html",
+        status=_retrain_status(request),
+        tolerance=retrain.TOLERANCE,
+    )
+
+
+@router.post("/retrain")
+def start_retrain(request: Request, user: Admin) -> Response:
+    try:
+        retrain.start(services_of(request), user.username)
+    except retrain.RetrainError as exc:
+        return render(
+            request,
+            "admin/retrain.html",
+            status_code=409,
+            status=_retrain_status(request),
+            tolerance=retrain.TOLERANCE,
+            flash=str(exc),
+            flash_kind="error",
+        )
+    return go("/admin/retrain")
+
+
+@router.post("/retrain/confirm")
+def confirm_retrain(request: Request, user: Admin) -> Response:
+    return _decide(request, user, retrain.confirm)
+
+
+@router.post("/retrain/discard")
+def discard_retrain(request: Request, user: Admin) -> Response:
+    return _decide(request, user, retrain.discard)
+
+
+def _decide(request: Request, user: User, action: Any) -> Response:
+    svc = services_of(request)
+    try:
+        action(svc, user.username)
+    except retrain.RetrainError as exc:
+        return render(
+            request,
+            "admin/retrain.html",
+            status_code=409,
+            status=_retrain_status(request),
+            tolerance=retrain.TOLERANCE,
+            flash=str(exc),
+            flash_kind="error",
+        )
+    return go("/admin/retrain")

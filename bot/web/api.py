@@ -1,0 +1,282 @@
+"""The HTTP service: the intake API, health, and the outbox dispatcher in the background.
+
+Later parts (the console, the web chat, the channels) attach to the same app and event loop
+through `bot.web.plugins`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+
+from bot.app import Services, build, import_library_files, library_is_empty
+from bot.config import Settings
+from bot.core.types import Channel, InboundMessage, Language
+from bot.store import models as m
+
+log = logging.getLogger(__name__)
+
+API_CHANNELS = {Channel.API, Channel.WEB, Channel.CLI}
+INVALID_REQUEST_SCHEMA: dict[str, Any] = {
+    "title": "InvalidRequest",
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        "errors": {"type": "array", "items": {
+            "type": "object",
+            "properties": {"loc": {"type": "array", "items": {}}, "msg": {"type": "string"}},
+        }},
+    },
+    "required": ["detail"],
+}
+
+
+class MessageIn(BaseModel):
+    channel: Channel = Field(Channel.API, description="api, web or cli (Telegram and X have adapters)")
+    sender: str = Field(..., min_length=1, max_length=200, description="The citizen's id on the channel")
+    text: str = Field(..., max_length=100_000, description="The message as the citizen typed it")
+    language: Language | None = Field(None, description="en or nl; detected when absent")
+    external_id: str | None = Field(None, max_length=200,
+                                    description="Your id for this message: a retry is not processed twice")
+
+
+class ButtonOut(BaseModel):
+    label: str
+    data: str
+
+
+class ReplyOut(BaseModel):
+    id: int | None = None
+    text: str
+    kind: str
+    buttons: list[ButtonOut] = []
+
+
+class IntentOut(BaseModel):
+    intent: str
+    confidence: float
+
+
+class DecisionOut(BaseModel):
+    message_id: int
+    action: str | None
+    intent: str | None
+    confidence: float
+    role: str | None
+    language: str | None
+    emergency: bool
+    question_id: int | None
+    ranking: list[IntentOut]
+    reasons: list[str]
+    replies: list[ReplyOut]
+    duplicate: bool = False
+
+
+MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns: a larger one is a 422, not a database error
+
+
+class FeedbackIn(BaseModel):
+    message_id: int = Field(..., ge=1, le=MAX_ID, description="The citizen's message that was answered")
+    helpful: bool
+
+
+class HandoffIn(BaseModel):
+    message_id: int = Field(..., ge=1, le=MAX_ID)
+    accept: bool
+
+
+def get_services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    settings = get_services(request).settings
+    token = settings.api_token
+    if not token and settings.environment == "production":  # never an open API in production
+        raise HTTPException(401, "the API is closed: set API_TOKEN")
+    if token and not hmac.compare_digest((authorization or "").encode(), f"Bearer {token}".encode()):
+        raise HTTPException(401, "missing or wrong API token")
+
+
+def _decision_out(result) -> DecisionOut:  # type: ignore[no-untyped-def]
+    d = result.decision
+    return DecisionOut(
+        message_id=result.message_id,
+        action=d.action.value if d else None,
+        intent=d.intent if d else None,
+        confidence=d.confidence if d else 0.0,
+        role=d.role if d else None,
+        language=d.language.value if d else None,
+        emergency=bool(d and d.emergency),
+        question_id=result.question_id,
+        ranking=[IntentOut(intent=s.name, confidence=s.confidence) for s in (d.ranking if d else ())],
+        reasons=list(d.reasons) if d else [],
+        replies=[
+            ReplyOut(id=rid, text=r.text, kind=r.kind,
+                     buttons=[ButtonOut(label=b.label, data=b.data) for b in r.buttons])
+            for rid, r in zip(result.reply_ids or [None] * len(result.replies), result.replies, strict=False)
+        ],
+        duplicate=result.duplicate,
+    )
+
+
+async def _retry_pending(svc: Services, dispatcher, interval: float = 5.0,  # type: ignore[no-untyped-def]
+                         min_age: float = 60.0) -> None:
+    """Messages kept while the engine was down are decided when it is back (or time out). Only
+    messages older than `min_age`: a younger one may be in a request's hands right now."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            if await asyncio.to_thread(svc.triage.process_pending, min_age):
+                dispatcher.wakeup.set()
+        except Exception:
+            log.exception("retrying pending messages failed")
+
+
+def create_app(services: Services | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = services or build(Settings())
+        if library_is_empty(svc):
+            import_library_files(svc)
+        app.state.services = svc
+        await asyncio.to_thread(svc.triage.process_pending)
+        dispatcher = svc.dispatcher()
+        app.state.dispatcher = dispatcher
+        tasks = [
+            asyncio.create_task(dispatcher.run_forever(svc.settings.outbox_interval_seconds)),
+            asyncio.create_task(_retry_pending(svc, dispatcher)),
+        ]
+        from bot.web import plugins
+
+        stoppers = await plugins.start(app, svc)
+        try:
+            yield
+        finally:
+            for stop in stoppers:
+                await stop()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    app = FastAPI(title="Citizen triage", version="1", lifespan=lifespan,
+                  description="Intake API of the citizen Q&A triage service.")
+    from bot.web import plugins
+
+    plugins.install(app, services.settings if services else Settings())
+
+    default_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """The schema, with the 422 body this app really sends (see `_invalid`)."""
+        schema = default_openapi()
+        schemas = schema.get("components", {}).get("schemas", {})
+        if "HTTPValidationError" in schemas:
+            schemas["HTTPValidationError"] = INVALID_REQUEST_SCHEMA
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", "")} for e in exc.errors()]
+        return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
+
+    @app.post("/api/v1/messages", response_model=DecisionOut, dependencies=[Depends(require_token)])
+    async def post_message(body: MessageIn, request: Request) -> DecisionOut:
+        """Take a citizen's message: store it, decide, and return the decision and the replies."""
+        svc = get_services(request)
+        if body.channel not in API_CHANNELS:
+            raise HTTPException(422, f"channel {body.channel.value} has its own adapter; use api or web")
+        inbound = InboundMessage(body.channel, body.sender, body.text, body.language, body.external_id)
+        result = await asyncio.to_thread(svc.triage.handle, inbound)
+        request.app.state.dispatcher.wakeup.set()
+        return _decision_out(result)
+
+    @app.post("/api/v1/feedback", response_model=DecisionOut, dependencies=[Depends(require_token)])
+    async def post_feedback(body: FeedbackIn, request: Request) -> DecisionOut:
+        """"Did this help?": yes thanks the citizen, no offers to pass the question on."""
+        svc = get_services(request)
+        try:
+            result = await asyncio.to_thread(svc.triage.feedback, body.message_id, body.helpful)
+        except LookupError as exc:
+            raise HTTPException(404, str(exc)) from exc
+        request.app.state.dispatcher.wakeup.set()
+        return _decision_out(result)
+
+    @app.post("/api/v1/handoff", response_model=DecisionOut, dependencies=[Depends(require_token)])
+    async def post_handoff(body: HandoffIn, request: Request) -> DecisionOut:
+        """After an unhelpful answer: pass the question to a professional (accept) or not."""
+        svc = get_services(request)
+        try:
+            result = await asyncio.to_thread(svc.triage.handoff, body.message_id, body.accept)
+        except LookupError as exc:
+            raise HTTPException(404, str(exc)) from exc
+        request.app.state.dispatcher.wakeup.set()
+        return _decision_out(result)
+
+    @app.get("/api/v1/conversations/{channel}/{sender}/replies", response_model=list[ReplyOut],
+             dependencies=[Depends(require_token)])
+    async def get_replies(channel: Channel, sender: str, request: Request,
+                          after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[ReplyOut]:
+        """Replies to a citizen after message id `after` (professionals' answers arrive here)."""
+        svc = get_services(request)
+        if channel not in API_CHANNELS:
+            raise HTTPException(422, "only api, web and cli conversations are read here")
+
+        def load() -> list[ReplyOut]:
+            with svc.sessions() as session:
+                citizen = session.scalars(select(m.Citizen).where(
+                    m.Citizen.channel == channel.value, m.Citizen.external_id == sender)).first()
+                if citizen is None:
+                    return []
+                rows = session.execute(
+                    select(m.Message, m.OutboxItem)
+                    .join(m.OutboxItem, m.OutboxItem.message_id == m.Message.id)
+                    .where(m.Message.citizen_id == citizen.id, m.Message.direction == "out",
+                           m.Message.id > after, m.OutboxItem.status == "sent")
+                    .order_by(m.Message.id)
+                ).all()
+                return [ReplyOut(id=msg.id, text=msg.text, kind=msg.kind,
+                                 buttons=[ButtonOut(label=b[0], data=b[1])
+                                          for b in item.payload.get("buttons", [])])
+                        for msg, item in rows]
+
+        return await asyncio.to_thread(load)
+
+    @app.get("/healthz")
+    async def healthz(request: Request) -> JSONResponse:
+        """Liveness and the state of the parts: database, model, outbox, channels."""
+        svc = get_services(request)
+
+        def check() -> dict[str, object]:
+            with svc.sessions() as session:
+                outbox = dict(session.execute(
+                    select(m.OutboxItem.status, func.count()).group_by(m.OutboxItem.status)).all())
+                model = session.scalars(select(m.ModelRecord.version).where(
+                    m.ModelRecord.active.is_(True))).first()
+            return {"status": "ok", "database": "ok", "engine": svc.settings.engine, "model": model,
+                    "outbox": outbox, "channels": dict(getattr(request.app.state, "channel_health", {}))}
+
+        try:
+            body = await asyncio.to_thread(check)
+        except Exception as exc:
+            log.exception("health check failed")
+            return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
+        channels: dict[str, str] = body["channels"]  # type: ignore[assignment]
+        degraded = any(v != "ok" for v in channels.values())
+        if degraded:
+            body["status"] = "degraded"
+        return JSONResponse(body)
+
+    return app

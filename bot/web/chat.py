@@ -1,0 +1,212 @@
+"""The citizen web chat at /chat: an anonymous channel, treated exactly like Telegram.
+
+The citizen is a random id in a signed HttpOnly cookie (`auth.ensure_anon`). Messages go in through
+`services.triage.handle(InboundMessage(Channel.WEB, ...))`; replies are enqueued in the outbox and
+"sent" by the in-app sender, so the chat shows outbound messages whose outbox item is sent (as the
+API's conversation endpoint does). Works without JavaScript (plain forms, 303 back to /chat); with
+`static/chat.js` it sends with fetch and polls for replies (a professional's answer appears live).
+Every text the citizen reads comes from the library, in their language.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from bot.app import Services
+from bot.core.types import Channel, InboundMessage, Language
+from bot.store import models as m
+from bot.web.auth import ensure_anon, services_of, verify_csrf
+from bot.web.templating import render
+
+router = APIRouter(prefix="/chat", dependencies=[Depends(verify_csrf)])
+MAX_ID = 2**31 - 1
+
+TEXT_KEYS = (
+    "title",
+    "intro",
+    "placeholder",
+    "send",
+    "message_label",
+    "other_language",
+    "send_failed",
+    "you",
+    "assistant",
+)
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    id: int
+    direction: str  # in: the citizen's, out: to the citizen
+    text: str
+    kind: str
+    buttons: tuple[tuple[str, str], ...]  # (label, data) while the question is still open
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "direction": self.direction,
+            "text": self.text,
+            "kind": self.kind,
+            "buttons": [{"label": label, "data": data} for label, data in self.buttons],
+        }
+
+
+def _language(request: Request, lang: str | None) -> Language:
+    if lang in ("en", "nl"):
+        return Language(lang)
+    accepted = request.headers.get("accept-language", "").lower()
+    return Language.NL if accepted.startswith("nl") else Language.EN
+
+
+def _citizen(session, anon: str) -> m.Citizen | None:  # type: ignore[no-untyped-def]
+    return session.scalars(
+        select(m.Citizen).where(
+            m.Citizen.channel == Channel.WEB.value, m.Citizen.external_id == anon
+        )
+    ).first()
+
+
+def _button_open(session, citizen: m.Citizen, data: str) -> int | None:  # type: ignore[no-untyped-def]
+    """The message id a button refers to when it may still be pressed, else None."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] not in ("fb", "ho") or parts[2] not in ("yes", "no"):
+        return None
+    try:
+        message_id = int(parts[1])
+    except ValueError:
+        return None
+    if not 0 < message_id <= MAX_ID:  # a forged id beyond the column's range: no such message
+        return None
+    message = session.get(m.Message, message_id)
+    if message is None or message.citizen_id != citizen.id or message.direction != "in":
+        return None
+    if parts[0] == "fb":
+        return message_id if message.feedback is None else None
+    pending = citizen.pending == "handoff" and citizen.pending_ref == message_id
+    return message_id if pending else None
+
+
+def load_messages(services: Services, anon: str, after: int = 0) -> list[ChatMessage]:
+    with services.sessions() as session:
+        citizen = _citizen(session, anon)
+        if citizen is None:
+            return []
+        rows = session.execute(
+            select(m.Message, m.OutboxItem)
+            .outerjoin(m.OutboxItem, m.OutboxItem.message_id == m.Message.id)
+            .where(m.Message.citizen_id == citizen.id, m.Message.id > after)
+            .order_by(m.Message.id)
+        ).all()
+        out = []
+        for msg, item in rows:
+            if msg.direction == "out" and (item is None or item.status != "sent"):
+                break  # not delivered yet: later messages wait too, so the order holds
+            buttons = tuple(
+                (str(b[0]), str(b[1]))
+                for b in (item.payload.get("buttons", []) if item else [])
+                if _button_open(session, citizen, str(b[1])) is not None
+            )
+            out.append(ChatMessage(msg.id, msg.direction, msg.text, msg.kind, buttons))
+        return out
+
+
+def texts(services: Services, language: Language) -> dict[str, str]:
+    with services.sessions() as session:
+        library = services.triage.library(session)
+        values = services.settings.contacts.values()
+        return {k: library.text(f"utter_web_{k}", language, **values) for k in TEXT_KEYS}
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+@router.get("")
+async def chat_page(request: Request, lang: str | None = None) -> Response:
+    svc = services_of(request)
+    anon = ensure_anon(request)
+    language = _language(request, lang)
+    messages = await asyncio.to_thread(load_messages, svc, anon)
+    t = await asyncio.to_thread(texts, svc, language)
+    return render(
+        request,
+        "chat.html",
+        t=t,
+        language=language.value,
+        messages=messages,
+        other="en" if language is Language.NL else "nl",
+        last_id=messages[-1].id if messages else 0,
+    )
+
+
+@router.get("/messages")
+async def chat_messages(request: Request, after: int = 0) -> JSONResponse:
+    anon = ensure_anon(request)
+    after = min(max(0, after), MAX_ID)  # ids are 32-bit: a larger `after` is just "none newer"
+    messages = await asyncio.to_thread(load_messages, services_of(request), anon, after)
+    return JSONResponse(
+        {"messages": [msg.as_json() for msg in messages]}, headers={"Cache-Control": "no-store"}
+    )
+
+
+def _done(request: Request, lang: str) -> Response:
+    request.app.state.dispatcher.wakeup.set()
+    if _wants_json(request):
+        return JSONResponse({"ok": True})
+    return RedirectResponse(
+        f"/chat?lang={lang}" if lang in ("en", "nl") else "/chat", status_code=303
+    )
+
+
+@router.post("/send")
+async def chat_send(
+    request: Request,
+    text: Annotated[str, Form(max_length=100_000)] = "",
+    client_id: Annotated[str, Form(max_length=64)] = "",
+    lang: Annotated[str, Form(max_length=2)] = "",
+) -> Response:
+    svc = services_of(request)
+    anon = ensure_anon(request)
+    if text.strip():
+        hint = Language(lang) if lang in ("en", "nl") else None
+        external = f"{anon}:{client_id}" if client_id else None
+        await asyncio.to_thread(
+            svc.triage.handle,
+            InboundMessage(Channel.WEB, anon, text, None, external_id=external, language_hint=hint),
+        )
+    return _done(request, lang)
+
+
+@router.post("/button")
+async def chat_button(
+    request: Request,
+    data: Annotated[str, Form(max_length=64)] = "",
+    lang: Annotated[str, Form(max_length=2)] = "",
+) -> Response:
+    """A feedback or hand-off button: only on this citizen's own, still open prompts."""
+    svc = services_of(request)
+    anon = ensure_anon(request)
+
+    def press() -> bool:
+        with svc.sessions() as session:
+            citizen = _citizen(session, anon)
+            message_id = _button_open(session, citizen, data) if citizen else None
+        if message_id is None:
+            return False
+        yes = data.endswith(":yes")
+        if data.startswith("fb:"):
+            svc.triage.feedback(message_id, yes)
+        else:
+            svc.triage.handoff(message_id, yes)
+        return True
+
+    if not await asyncio.to_thread(press):
+        raise HTTPException(409, "this question was already answered")
+    return _done(request, lang)
