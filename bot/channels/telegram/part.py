@@ -1,0 +1,141 @@
+"""The Telegram part of `triage serve`: same process and event loop as the intake API.
+
+Started when TELEGRAM_BOT_TOKEN is set. Long polling by default (one instance); a webhook when
+TELEGRAM_WEBHOOK_URL is set (any number of instances). Registers the outbox sender for the
+telegram channel and pushes questions to linked professionals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI
+from telegram import error as tg
+from telegram.ext import Application
+
+from bot.app import Services
+from bot.channels.telegram.app import build_application
+from bot.channels.telegram.context import Deps, Texts
+from bot.channels.telegram.flood import FloodGate
+from bot.channels.telegram.pushes import Pusher
+from bot.channels.telegram.sender import TelegramSender, retry_seconds
+from bot.channels.telegram.settings import TelegramSettings
+from bot.channels.telegram.updates import ALLOWED_UPDATES, UpdateLedger, UpdateRunner
+from bot.channels.telegram.webhook import webhook_endpoint
+from bot.core.types import Channel
+from bot.service.outbox import backoff_seconds
+
+log = logging.getLogger(__name__)
+
+Stop = Callable[[], Awaitable[None]]
+
+
+def bot_id_of(token: str) -> int:
+    """A bot token is "<bot id>:<secret>"; the id keys the stored update ids and offset."""
+    head = token.split(":", 1)[0]
+    if not head.isdigit():
+        raise ValueError("TELEGRAM_BOT_TOKEN does not look like a BotFather token (<id>:<secret>)")
+    return int(head)
+
+
+async def start(
+    app: FastAPI, services: Services, settings: TelegramSettings | None = None
+) -> Stop | None:
+    settings = settings or TelegramSettings()
+    if not settings.enabled:
+        return None
+    health: dict[str, str] = getattr(app.state, "channel_health", None) or {}
+    app.state.channel_health = health
+    health["telegram"] = "starting"
+
+    def set_health(state: str) -> None:
+        health["telegram"] = state
+
+    dispatcher = getattr(app.state, "dispatcher", None)
+    deps = Deps(
+        services=services,
+        settings=settings,
+        ledger=UpdateLedger(services.sessions, bot_id_of(settings.bot_token)),
+        texts=Texts(services.settings.domain_dir),
+        wake=dispatcher.wakeup.set if dispatcher is not None else (lambda: None),
+        flood=FloodGate(settings.flood_messages, settings.flood_seconds),
+    )
+    application: Application = build_application(deps, settings)  # type: ignore[type-arg]
+    runner = UpdateRunner(application, deps.ledger, deps.failed, set_health)
+    pusher = Pusher(deps, application.bot, asyncio.get_running_loop())
+    deps.pusher = pusher
+    ready: list[bool] = []
+
+    if settings.use_webhook:
+        app.add_api_route(
+            settings.webhook_path,
+            webhook_endpoint(
+                settings.secret_token, lambda: (application.bot, runner) if ready else None
+            ),
+            methods=["POST"],
+            include_in_schema=False,
+        )
+
+    async def run() -> None:
+        failures = 0
+        while True:  # Telegram may be unreachable at start: keep trying, the API runs meanwhile
+            try:
+                await application.initialize()
+                if settings.use_webhook:
+                    await application.bot.set_webhook(
+                        settings.webhook_url,
+                        secret_token=settings.secret_token,
+                        allowed_updates=ALLOWED_UPDATES,
+                    )
+                else:
+                    await application.bot.delete_webhook()
+                break
+            except tg.InvalidToken:
+                set_health("invalid token")
+                log.exception("Telegram rejected TELEGRAM_BOT_TOKEN; the channel is off")
+                return
+            except tg.RetryAfter as exc:
+                await asyncio.sleep(retry_seconds(exc))
+            except tg.TelegramError as exc:
+                failures += 1
+                set_health(f"unreachable: {type(exc).__name__}")
+                log.warning("Telegram not reachable at start (%s); retrying", exc)
+                await asyncio.sleep(min(backoff_seconds(failures), 60.0))
+        services.senders[Channel.TELEGRAM.value] = TelegramSender(application.bot)
+        services.triage.listeners.append(pusher.listener)
+        ready.append(True)
+        set_health("ok")
+        deps.wake()
+        log.info(
+            "Telegram channel up (%s) as @%s",
+            "webhook" if settings.use_webhook else "polling",
+            application.bot.username,
+        )
+        background = [asyncio.create_task(pusher.remind_forever())]
+        if not settings.use_webhook:
+            background.append(
+                asyncio.create_task(runner.poll_forever(application.bot, settings.poll_timeout))
+            )
+        try:
+            await asyncio.gather(*background)
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+
+    task = asyncio.create_task(run())
+
+    async def stop() -> None:
+        ready.clear()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        if pusher.listener in services.triage.listeners:
+            services.triage.listeners.remove(pusher.listener)
+        services.senders.pop(Channel.TELEGRAM.value, None)
+        await pusher.close()
+        await application.shutdown()  # a no-op when it never initialised
+        health.pop("telegram", None)
+
+    return stop

@@ -1,0 +1,101 @@
+"""Pushes to professionals: new (and reassigned) questions, emergencies at once, reminders.
+
+These are sent directly with the bot, not through the outbox: the outbox is the citizens'
+conversation (its rows are messages of a citizen), while a push is a notification about the queue,
+which stays the source of truth in the console and /queue. A push retries on 429 and 5xx
+(`send_direct`); a push repeated after a crash is harmless, a lost one is visible in the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from telegram import Bot
+
+from bot.channels.telegram import staff_actions as staff
+from bot.channels.telegram.context import Deps
+from bot.channels.telegram.sender import StaffUnreachable, send_direct
+
+log = logging.getLogger(__name__)
+
+PUSHED_EVENTS = ("question.created", "question.reassigned")
+
+
+class Pusher:
+    def __init__(self, deps: Deps, bot: Bot, loop: asyncio.AbstractEventLoop) -> None:
+        self.deps = deps
+        self.bot = bot
+        self.loop = loop
+        self._tasks: set[asyncio.Task[object]] = set()
+
+    def listener(self, event: str, question_id: int) -> None:
+        """Called by the intake service, often from a worker thread: hand over to the loop."""
+        if event not in PUSHED_EVENTS:
+            return
+        coro = self.push_question(question_id)
+        try:
+            self.loop.call_soon_threadsafe(self.spawn, coro)
+        except RuntimeError:  # the loop is closed: the service is stopping
+            coro.close()
+
+    def spawn(self, coro: Coroutine[Any, Any, object]) -> None:
+        task = self.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def push_question(self, question_id: int, prefix: str = "") -> int:
+        """Send the question's card to each professional it is for; returns how many got it."""
+        chats, _ = await asyncio.to_thread(staff.targets, self.deps, question_id)
+        if not chats:
+            return 0
+        card = await asyncio.to_thread(staff.push_card, self.deps, question_id, prefix)
+        if card is None:
+            return 0
+        sent = await asyncio.gather(*(self._send(chat, card) for chat in chats))
+        return sum(sent)
+
+    async def _send(self, chat_id: str, card: staff.Card) -> bool:
+        try:
+            message = await send_direct(
+                self.bot,
+                chat_id,
+                card.text,
+                card.buttons,
+                attempts=self.deps.settings.push_attempts,
+            )
+        except StaffUnreachable:
+            log.warning("professional's Telegram chat %s blocked the bot; unlinked", chat_id)
+            await asyncio.to_thread(staff.unlink, self.deps, chat_id)
+            return False
+        except Exception:
+            log.exception("push of question #%s to %s failed", card.question_id, chat_id)
+            return False
+        if message is None:
+            return False
+        await asyncio.to_thread(
+            staff.remember_card, self.deps, chat_id, message.message_id, card.question_id
+        )
+        return True
+
+    async def remind_once(self) -> int:
+        due = await asyncio.to_thread(staff.due_for_reminder, self.deps)
+        for question_id, text in due:
+            await self.push_question(question_id, prefix=text)
+        return len(due)
+
+    async def remind_forever(self) -> None:
+        while True:
+            try:
+                await self.remind_once()
+                await asyncio.to_thread(self.deps.ledger.prune)
+            except Exception:
+                log.exception("Telegram reminders failed")
+            await asyncio.sleep(self.deps.settings.reminder_interval_seconds)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

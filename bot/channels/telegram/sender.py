@@ -1,0 +1,158 @@
+"""Sending to Telegram: the outbox Sender for citizens, and a retrying direct send for staff.
+
+Telegram's errors are mapped onto the outbox contract here and nowhere else:
+RetryAfter (429) -> outbox.RetryAfter, Forbidden (403: blocked) -> RecipientUnreachable,
+TimedOut / NetworkError (5xx, connection) -> TransientSendError.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections.abc import Sequence
+from datetime import timedelta
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import error as tg
+from telegram.constants import MessageLimit
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.service.outbox import (
+    OutboundPayload,
+    RecipientUnreachable,
+    RetryAfter,
+    TransientSendError,
+    backoff_seconds,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_CHARS = int(MessageLimit.MAX_TEXT_LENGTH)  # 4096
+
+
+def split_text(text: str, limit: int = MAX_CHARS) -> list[str]:
+    """Split a long text into parts of at most `limit` characters, at the last paragraph break,
+    else line break, else space before the limit; a single overlong word is cut hard."""
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[: limit + 1]
+        cut = -1
+        for sep in ("\n\n", "\n", " "):
+            cut = window.rfind(sep)
+            if cut > 0:
+                break
+        if cut <= 0:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest or not parts:
+        parts.append(rest)
+    return parts
+
+
+def keyboard(buttons: Sequence[tuple[str, str]], per_row: int = 3) -> InlineKeyboardMarkup | None:
+    """(label, callback data) pairs as inline buttons, `per_row` to a row."""
+    if not buttons:
+        return None
+    keys = [InlineKeyboardButton(label, callback_data=data) for label, data in buttons]
+    return InlineKeyboardMarkup([keys[i : i + per_row] for i in range(0, len(keys), per_row)])
+
+
+def retry_seconds(exc: tg.RetryAfter) -> float:
+    with warnings.catch_warnings():  # int seconds until PTB makes it a timedelta
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _not_found(exc: tg.BadRequest) -> bool:
+    text = str(exc).lower()
+    return "chat not found" in text or "user not found" in text or "user is deactivated" in text
+
+
+class TelegramSender:
+    """The outbox's sender for the telegram channel. A long text goes out as several messages,
+    buttons on the last; parts already sent are remembered per outbox item, so a retry after a
+    429 in the middle continues where it stopped instead of repeating the first part."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+        self._progress: dict[int, int] = {}
+
+    async def send(self, payload: OutboundPayload) -> str | None:
+        parts = split_text(payload.text)
+        done = self._progress.get(payload.item_id, 0)
+        message_id: str | None = None
+        try:
+            for index in range(done, len(parts)):
+                last = index == len(parts) - 1
+                sent = await self.bot.send_message(
+                    chat_id=int(payload.recipient),
+                    text=parts[index],
+                    reply_markup=keyboard(payload.buttons) if last else None,
+                    disable_web_page_preview=True,
+                )
+                message_id = str(sent.message_id)
+                self._progress[payload.item_id] = index + 1
+        except tg.RetryAfter as exc:
+            raise RetryAfter(retry_seconds(exc)) from exc
+        except tg.Forbidden as exc:
+            self._progress.pop(payload.item_id, None)
+            raise RecipientUnreachable(str(exc)) from exc
+        except tg.BadRequest as exc:  # a subclass of NetworkError: must come first
+            if _not_found(exc):
+                self._progress.pop(payload.item_id, None)
+                raise RecipientUnreachable(str(exc)) from exc
+            raise
+        except tg.NetworkError as exc:  # TimedOut, 5xx, connection errors
+            raise TransientSendError(str(exc)) from exc
+        self._progress.pop(payload.item_id, None)
+        return message_id
+
+
+class StaffUnreachable(Exception):
+    """The professional blocked the bot: stop pushing until they link again."""
+
+
+async def send_direct(
+    bot: Bot,
+    chat_id: int | str,
+    text: str,
+    buttons: Sequence[tuple[str, str]] = (),
+    attempts: int = 5,
+    reply_to: int | None = None,
+) -> Message | None:
+    """Send to a professional now, retrying on 429 (after retry_after) and 5xx/network errors
+    (with backoff). Returns the last message sent, None when it could not be sent."""
+    parts = split_text(text)
+    sent: Message | None = None
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        for attempt in range(1, attempts + 1):
+            try:
+                sent = await bot.send_message(
+                    chat_id=chat_id,
+                    text=part,
+                    reply_markup=keyboard(buttons) if last else None,
+                    disable_web_page_preview=True,
+                    reply_to_message_id=reply_to if index == 0 else None,
+                )
+                break
+            except tg.RetryAfter as exc:
+                await asyncio.sleep(min(retry_seconds(exc), 60.0))
+            except tg.Forbidden as exc:
+                raise StaffUnreachable(str(exc)) from exc
+            except tg.BadRequest:
+                log.exception("Telegram refused a message to %s", chat_id)
+                return None
+            except tg.NetworkError as exc:
+                if attempt == attempts:
+                    log.warning("giving up sending to %s: %s", chat_id, exc)
+                    return None
+                await asyncio.sleep(min(backoff_seconds(attempt - 1), 30.0))
+        else:
+            log.warning("giving up sending to %s after %d rate limits", chat_id, attempts)
+            return None
+    return sent

@@ -1,0 +1,337 @@
+"""What professionals do from Telegram: link, list, claim, reassign, close, answer by reply.
+
+Synchronous (the handlers use `asyncio.to_thread`); each state change is one transaction that
+also stores the update as processed, so a redelivered update never answers a citizen twice.
+The queue rules (who may see what, atomic claims) are `bot.service.queue`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from bot.channels.telegram.context import Deps
+from bot.core.replies import phrase_hours
+from bot.core.types import QuestionStatus
+from bot.service import linking, professional, queue
+from bot.service.queue import QueueError, Viewer
+from bot.store import models as m
+
+CARD_KEY = "telegram:card:{chat}:{message}"  # channel_state: a pushed message -> its question
+CARD_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Card:
+    """A question as a professional sees it on the phone."""
+
+    question_id: int
+    text: str
+    buttons: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to show the professional after an action; `card` replaces the pressed message."""
+
+    text: str | None = None
+    card: Card | None = None
+    event: str | None = None  # published after the commit
+    question_id: int | None = None
+
+
+def professional_for(session: Session, chat_id: str) -> m.Professional | None:
+    return session.scalars(
+        select(m.Professional).where(
+            m.Professional.telegram_chat_id == chat_id, m.Professional.active.is_(True)
+        )
+    ).first()
+
+
+def is_professional(deps: Deps, chat_id: str) -> bool:
+    with deps.services.sessions() as session:
+        return professional_for(session, chat_id) is not None
+
+
+def card(deps: Deps, session: Session, question: m.Question, prefix: str = "") -> Card:
+    lang = deps.settings.staff_language
+    library = deps.services.triage.library(session)
+    area = session.get(m.Area, question.area) if question.area else None
+    status_key = f"utter_tg_status_{question.status}"
+    status = deps.text(
+        library,
+        status_key,
+        lang,
+        username=question.assignee or "",
+        reason=question.close_reason or "",
+    )
+    hours_left = max(0.0, (question.due_at - datetime.now(UTC)).total_seconds() / 3600)
+    key = "utter_tg_emergency_card" if question.emergency else "utter_tg_question_card"
+    body = deps.text(
+        library,
+        key,
+        lang,
+        question_id=question.id,
+        role_name=library.role(question.role).name(lang),
+        area=f" · {area.name}" if area else (f" · {question.area}" if question.area else ""),
+        due=phrase_hours(hours_left, lang),
+        status=status,
+        text=question.text,
+    )
+    label = lambda k: deps.text(library, f"utter_tg_button_{k}", lang)  # noqa: E731
+    qid = question.id
+    buttons: list[tuple[str, str]] = []
+    if question.status == QuestionStatus.OPEN.value:
+        buttons.append((label("claim"), f"pq:c:{qid}"))
+    if question.status in (QuestionStatus.OPEN.value, QuestionStatus.CLAIMED.value):
+        buttons.append((label("reassign"), f"pq:r:{qid}"))
+    if question.status != QuestionStatus.CLOSED.value:
+        buttons.append((label("close"), f"pq:x:{qid}"))
+    return Card(qid, f"{prefix}\n\n{body}" if prefix else body, tuple(buttons))
+
+
+def remember_card(deps: Deps, chat_id: str, message_id: int, question_id: int) -> None:
+    with deps.services.sessions.begin() as session:
+        key = CARD_KEY.format(chat=chat_id, message=message_id)
+        state = session.get(m.ChannelState, key)
+        if state is None:
+            session.add(m.ChannelState(key=key, value=str(question_id)))
+        else:
+            state.value = str(question_id)
+        cutoff = datetime.now(UTC) - timedelta(days=CARD_DAYS)
+        session.execute(
+            delete(m.ChannelState).where(
+                m.ChannelState.key.like("telegram:card:%"), m.ChannelState.updated_at < cutoff
+            )
+        )
+
+
+def _card_question(session: Session, chat_id: str, message_id: int) -> int | None:
+    state = session.get(m.ChannelState, CARD_KEY.format(chat=chat_id, message=message_id))
+    return int(state.value) if state else None
+
+
+def link(deps: Deps, chat_id: str, code: str, update_id: int) -> str:
+    lang = deps.settings.staff_language
+    with deps.services.sessions.begin() as session:
+        library = deps.services.triage.library(session)
+        if not code.strip():
+            return deps.text(library, "utter_tg_link_usage", lang)
+        try:
+            pro = linking.redeem(session, code, chat_id)
+        except linking.LinkError:
+            deps.ledger.record(session, update_id)
+            return deps.text(library, "utter_tg_link_failed", lang)
+        roles = ", ".join(library.role(r).name(lang) for r in Viewer.of(pro).roles) or "-"
+        deps.ledger.record(session, update_id)
+        return deps.text(library, "utter_tg_linked", lang, username=pro.username, roles=roles)
+
+
+def help_text(deps: Deps, chat_id: str) -> str:
+    with deps.services.sessions() as session:
+        pro = professional_for(session, chat_id)
+        library = deps.services.triage.library(session)
+        return deps.text(
+            library,
+            "utter_tg_pro_help",
+            deps.settings.staff_language,
+            username=pro.username if pro else "",
+        )
+
+
+def open_cards(deps: Deps, chat_id: str, limit: int = 10) -> tuple[str, list[Card]]:
+    with deps.services.sessions() as session:
+        pro = professional_for(session, chat_id)
+        library = deps.services.triage.library(session)
+        lang = deps.settings.staff_language
+        if pro is None:
+            return deps.text(library, "utter_tg_queue_empty", lang), []
+        questions = queue.list_questions(session, Viewer.of(pro))
+        if not questions:
+            return deps.text(library, "utter_tg_queue_empty", lang), []
+        header = deps.text(
+            library,
+            "utter_tg_queue_header",
+            lang,
+            count=len(questions),
+            shown=min(limit, len(questions)),
+        )
+        return header, [card(deps, session, q) for q in questions[:limit]]
+
+
+def act(deps: Deps, chat_id: str, data: str, update_id: int) -> Outcome:
+    """A card's button: pq:c (claim), pq:r / pq:rr:<role> (reassign), pq:x / pq:xx:<reason>."""
+    parts = data.split(":")
+    if len(parts) < 3 or not parts[2].isdigit():
+        return Outcome()
+    verb, qid, arg = parts[1], int(parts[2]), (parts[3] if len(parts) > 3 else "")
+    lang = deps.settings.staff_language
+    with deps.services.sessions.begin() as session:
+        pro = professional_for(session, chat_id)
+        library = deps.services.triage.library(session)
+        if pro is None:
+            return Outcome(text=deps.text(library, "utter_tg_link_usage", lang))
+        viewer = Viewer.of(pro)
+        try:
+            question = queue.get_question(session, viewer, qid)
+            event = None
+            if verb == "c":
+                outcome = queue.claim(session, viewer, qid)
+                if not outcome.won:
+                    return Outcome(
+                        text=deps.text(
+                            library, "utter_tg_claim_lost", lang, username=outcome.holder or "?"
+                        ),
+                        card=card(deps, session, question),
+                    )
+                event = "question.claimed"
+            elif verb == "r":
+                roles = [
+                    (library.role(slug).name(lang), f"pq:rr:{qid}:{slug}")
+                    for slug in sorted(library.roles)
+                    if slug != question.role
+                ]
+                prompt = deps.text(library, "utter_tg_choose_role", lang, question_id=qid)
+                base = card(deps, session, question)
+                return Outcome(card=Card(qid, f"{base.text}\n\n{prompt}", tuple(roles)))
+            elif verb == "rr":
+                queue.reassign(session, viewer, qid, arg, None, "via Telegram")
+                event = "question.reassigned"
+            elif verb == "x":
+                reasons = [
+                    (deps.text(library, f"utter_tg_reason_{r}", lang), f"pq:xx:{qid}:{r}")
+                    for r in queue.CLOSE_REASONS
+                ]
+                prompt = deps.text(library, "utter_tg_choose_reason", lang, question_id=qid)
+                base = card(deps, session, question)
+                return Outcome(card=Card(qid, f"{base.text}\n\n{prompt}", tuple(reasons)))
+            elif verb == "xx":
+                queue.close(session, viewer, qid, arg)
+                event = "question.closed"
+            else:
+                return Outcome()
+        except QueueError as exc:
+            return Outcome(text=deps.text(library, "utter_tg_action_failed", lang, reason=str(exc)))
+        session.flush()
+        session.refresh(question)
+        result = Outcome(card=card(deps, session, question), event=event, question_id=qid)
+        deps.ledger.record(session, update_id)
+        return result
+
+
+def answer(deps: Deps, chat_id: str, replied_to: int, text: str, update_id: int) -> Outcome:
+    """A Telegram reply to a question's message: the answer goes to the citizen, signed with
+    the role, on the citizen's own channel (claimed first if it was still open)."""
+    lang = deps.settings.staff_language
+    with deps.services.sessions.begin() as session:
+        library = deps.services.triage.library(session)
+        pro = professional_for(session, chat_id)
+        qid = _card_question(session, chat_id, replied_to)
+        if pro is None or qid is None:
+            return Outcome(text=deps.text(library, "utter_tg_unknown_question", lang))
+        viewer = Viewer.of(pro)
+        try:
+            question = queue.get_question(session, viewer, qid)
+            if question.status == QuestionStatus.OPEN.value:
+                outcome = queue.claim(session, viewer, qid)
+                if not outcome.won:
+                    return Outcome(
+                        text=deps.text(
+                            library, "utter_tg_claim_lost", lang, username=outcome.holder or "?"
+                        )
+                    )
+            body = professional.signed_reply(deps.services, session, question, text, pro)
+            queue.reply(session, viewer, qid, body)
+        except QueueError as exc:
+            return Outcome(text=deps.text(library, "utter_tg_action_failed", lang, reason=str(exc)))
+        citizen = session.get(m.Citizen, question.citizen_id)
+        key = (
+            "utter_tg_citizen_unreachable"
+            if citizen is None or citizen.unreachable
+            else "utter_tg_answer_sent"
+        )
+        deps.ledger.record(session, update_id)
+        return Outcome(
+            text=deps.text(library, key, lang, question_id=qid),
+            event="question.answered",
+            question_id=qid,
+        )
+
+
+def targets(deps: Deps, question_id: int) -> tuple[list[str], m.Question | None]:
+    """Linked professionals to push a question to: its role (and area, except emergencies)."""
+    with deps.services.sessions() as session:
+        question = session.get(m.Question, question_id)
+        if question is None:
+            return [], None
+        chats = []
+        for pro in session.scalars(
+            select(m.Professional).where(
+                m.Professional.telegram_chat_id.is_not(None), m.Professional.active.is_(True)
+            )
+        ):
+            viewer = Viewer.of(pro)
+            if question.role not in viewer.roles:
+                continue
+            if question.emergency or viewer.may_see(question):
+                chats.append(pro.telegram_chat_id or "")
+        return chats, question
+
+
+def push_card(deps: Deps, question_id: int, prefix: str = "") -> Card | None:
+    with deps.services.sessions() as session:
+        question = session.get(m.Question, question_id)
+        return card(deps, session, question, prefix) if question is not None else None
+
+
+def due_for_reminder(deps: Deps) -> list[tuple[int, str]]:
+    """Open, unclaimed questions in the last part of their promised time, each reminded once
+    (a conditional update, so two instances never both remind). Returns (id, reminder text)."""
+    now = datetime.now(UTC)
+    fraction = deps.settings.reminder_fraction
+    lang = deps.settings.staff_language
+    found: list[tuple[int, str]] = []
+    with deps.services.sessions.begin() as session:
+        library = deps.services.triage.library(session)
+        candidates = session.scalars(
+            select(m.Question).where(
+                m.Question.status == QuestionStatus.OPEN.value,
+                m.Question.reminded.is_(False),
+                m.Question.emergency.is_(False),
+            )
+        )
+        for question in candidates:
+            total = question.due_at - question.created_at
+            if now < question.due_at - total * fraction:
+                continue
+            done = session.execute(
+                update(m.Question)
+                .where(m.Question.id == question.id, m.Question.reminded.is_(False))
+                .values(reminded=True)
+                .execution_options(synchronize_session=False)
+            )
+            if done.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+            minutes = max(0, round((question.due_at - now).total_seconds() / 60))
+            found.append(
+                (
+                    question.id,
+                    deps.text(
+                        library,
+                        "utter_reminder_unclaimed",
+                        lang,
+                        question_id=question.id,
+                        role_name=library.role(question.role).name(lang),
+                        minutes=minutes,
+                    ),
+                )
+            )
+    return found
+
+
+def unlink(deps: Deps, chat_id: str) -> None:
+    with deps.services.sessions.begin() as session:
+        linking.unlink(session, chat_id)

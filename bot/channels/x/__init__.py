@@ -1,0 +1,1 @@
+"""The X (Twitter) direct-message channel: polls DM events, sends replies through the outbox."""
