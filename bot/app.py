@@ -1,0 +1,65 @@
+"""Builds the service's parts from the settings: database, library, engine, intake, outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine as DbEngine
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+from bot.logs import quiet_libraries
+from bot.nlu.rasa_format import read_library
+from bot.service.outbox import DeliveredInApp, Dispatcher, Sender
+from bot.service.triage import TriageService
+from bot.store import models as m
+from bot.store.db import make_engine, make_sessionmaker, migrate
+from bot.store.library_repo import replace_library
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: DbEngine
+    sessions: sessionmaker[Session]
+    triage: TriageService
+    senders: dict[str, Sender] = field(default_factory=dict)
+
+    def dispatcher(self) -> Dispatcher:
+        return Dispatcher(self.sessions, self.senders, max_attempts=self.settings.outbox_max_attempts)
+
+
+def in_app_senders() -> dict[str, Sender]:
+    """Channels whose citizens read replies from our database: web chat, API clients, the CLI."""
+    delivered = DeliveredInApp()
+    return {"web": delivered, "api": delivered, "cli": delivered}
+
+
+def build(settings: Settings, migrate_db: bool = True) -> Services:
+    quiet_libraries()  # no citizen text or token in library logs (bot/logs.py)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = make_engine(settings.db_url)
+    if migrate_db:
+        migrate(db)
+    sessions = make_sessionmaker(db)
+    triage = TriageService(settings, sessions)
+    if settings.engine == "rasa":  # a Rasa server over HTTP; bot.nlu.rasa_part runs it when managed
+        from bot.nlu.rasa_engine import RasaEngine
+
+        triage.set_engine(RasaEngine.from_settings(settings))
+    return Services(settings, db, sessions, triage, in_app_senders())
+
+
+def library_is_empty(services: Services) -> bool:
+    with services.sessions() as session:
+        return session.scalars(select(m.Intent.name).limit(1)).first() is None
+
+
+def import_library_files(services: Services, nlu_dir=None, domain_dir=None) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """Read the Rasa files first (any error leaves the database unchanged), then replace."""
+    lib = read_library(nlu_dir or services.settings.nlu_dir, domain_dir or services.settings.domain_dir)
+    with services.sessions.begin() as session:
+        counts = replace_library(session, lib)
+    services.triage.invalidate_library()
+    return counts
