@@ -1,0 +1,220 @@
+"""Professionals on their phone: linking, pushed questions, claim, answer by reply, reminders."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.app import Services
+from bot.service import linking
+from bot.store import models as m
+from tests.channels.telegram.conftest import add_professional, eventually, running, settle
+from tests.helpers.fake_telegram import FakeTelegram
+
+SAM = 424242  # a citizen
+FENNA, JOOST, PIM = 900001, 900002, 900003  # professionals' Telegram accounts
+
+
+def _code(services: Services, username: str) -> str:
+    with services.sessions.begin() as session:
+        pro = session.scalars(
+            select(m.Professional).where(m.Professional.username == username)
+        ).one()
+        return linking.issue_code(session, pro)
+
+
+def _buttons(message: dict) -> dict[str, str]:
+    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+    return {key["text"]: key["callback_data"] for row in rows for key in row}
+
+
+async def _link(services: Services, fake: FakeTelegram, chat: int, username: str) -> None:
+    fake.push(fake.text(chat, f"/link {_code(services, username)}"))
+    await eventually(
+        lambda: any(t.startswith("Linked as") for t in fake.texts(chat)), what=f"{username} linked"
+    )
+
+
+def test_professional_links_claims_and_answers_by_reply(
+    services: Services, fake: FakeTelegram
+) -> None:
+    add_professional(services, "fenna", "fire_prevention_officer")
+    add_professional(services, "joost", "community_police_officer")
+
+    async def flow() -> None:
+        async with running(services, fake):
+            fake.push(fake.text(FENNA, "/link WRONGCODE1"))
+            await eventually(lambda: fake.texts(FENNA), what="refusal")
+            assert fake.texts(FENNA)[0].startswith("That code is unknown or has expired")
+            await _link(services, fake, FENNA, "fenna")
+            assert "a fire prevention officer" in fake.texts(FENNA)[-1]
+            await _link(services, fake, JOOST, "joost")
+
+            fake.push(fake.text(SAM, "I would like a fire safety inspection of my building"))
+            card = await eventually(
+                lambda: next(
+                    (
+                        fake.message(FENNA, p["_message_id"])
+                        for p in fake.sent(FENNA)
+                        if p.get("reply_markup")
+                    ),
+                    None,
+                ),
+                what="push",
+            )
+            assert "fire safety inspection of my building" in card["text"]
+            assert "Status: open" in card["text"]
+            assert list(_buttons(card)) == ["Claim", "Reassign", "Close"]
+            await settle(0.3)
+            assert not any("inspection" in t for t in fake.texts(JOOST))  # not his role
+
+            fake.push(fake.press(FENNA, card, _buttons(card)["Claim"]))
+            await eventually(lambda: fake.calls_to("editMessageText"), what="claimed card")
+            edited = fake.message(FENNA, card["message_id"])
+            assert "claimed by fenna" in edited["text"]
+            assert list(_buttons(edited)) == ["Reassign", "Close"]
+
+            fake.push(fake.text(FENNA, "We can come by on Tuesday at 10:00.", reply_to=edited))
+            await eventually(lambda: any("Tuesday" in t for t in fake.texts(SAM)), what="answer")
+            answer = next(t for t in fake.texts(SAM) if "Tuesday" in t)
+            assert answer == "We can come by on Tuesday at 10:00.\n\n— Fire prevention officer"
+            await eventually(
+                lambda: any("is on its way" in t for t in fake.texts(FENNA)), what="confirmation"
+            )
+
+            fake.push(fake.text(FENNA, "/queue"))
+            await eventually(
+                lambda: fake.texts(FENNA)[-1].startswith("There are no open"), what="empty queue"
+            )
+
+        with services.sessions() as session:
+            question = session.scalars(select(m.Question)).one()
+            fenna = session.scalars(
+                select(m.Professional).where(m.Professional.username == "fenna")
+            ).one()
+        assert question.status == "answered" and question.assignee == "fenna"
+        assert fenna.telegram_chat_id == str(FENNA)
+
+    asyncio.run(flow())
+
+
+def test_emergency_replies_at_once_and_reaches_every_professional_of_the_role(
+    sqlite_services: Services, fake: FakeTelegram
+) -> None:
+    services = sqlite_services
+    add_professional(services, "fenna", "public_order_officer", areas="")
+    add_professional(services, "joost", "public_order_officer")
+    add_professional(services, "pim", "fire_prevention_officer")
+
+    async def flow() -> None:
+        async with running(services, fake):
+            for chat, name in ((FENNA, "fenna"), (JOOST, "joost"), (PIM, "pim")):
+                await _link(services, fake, chat, name)
+            fake.push(fake.text(SAM, "there is a fire in my house right now, help"))
+            await eventually(lambda: fake.texts(SAM), what="emergency reply")
+            assert fake.texts(SAM)[0].startswith("Call 112 now.")
+            for chat in (FENNA, JOOST):
+                await eventually(
+                    lambda c=chat: any(t.startswith("🚨 EMERGENCY") for t in fake.texts(c)),
+                    what="push",
+                )
+            await settle(0.3)
+            assert not any("EMERGENCY" in t for t in fake.texts(PIM))
+
+    asyncio.run(flow())
+
+
+def test_queue_lists_open_questions_and_reminder_before_the_promised_time(
+    sqlite_services: Services, fake: FakeTelegram
+) -> None:
+    services = sqlite_services
+    add_professional(services, "fenna", "fire_prevention_officer")
+
+    async def flow() -> None:
+        async with running(services, fake, reminder_interval_seconds=0.2):
+            await _link(services, fake, FENNA, "fenna")
+            fake.push(fake.text(SAM, "I would like a fire safety inspection of my building"))
+            await eventually(lambda: len(fake.sent(FENNA)) >= 2, what="push")
+
+            fake.push(fake.text(FENNA, "/queue"))
+            await eventually(
+                lambda: any(t.startswith("1 open questions") for t in fake.texts(FENNA)),
+                what="queue",
+            )
+            await eventually(lambda: len(fake.sent(FENNA)) >= 4, what="queue card")
+            assert "inspection" in fake.texts(FENNA)[-1]
+
+            with services.sessions.begin() as session:  # 48 h promised, 10 minutes left
+                question = session.scalars(select(m.Question)).one()
+                question.created_at = datetime.now(UTC) - timedelta(hours=48)
+                question.due_at = datetime.now(UTC) + timedelta(minutes=10)
+            reminder = await eventually(
+                lambda: next((t for t in fake.texts(FENNA) if t.startswith("Reminder")), None),
+                what="reminder",
+            )
+            assert "is due in 10 minutes" in reminder or "is due in 9 minutes" in reminder
+            await settle(0.5)
+            assert sum(t.startswith("Reminder") for t in fake.texts(FENNA)) == 1
+
+    asyncio.run(flow())
+
+
+def test_reassign_and_close_from_the_phone(sqlite_services: Services, fake: FakeTelegram) -> None:
+    services = sqlite_services
+    add_professional(services, "fenna", "fire_prevention_officer")
+    add_professional(services, "joost", "enforcement_officer")
+
+    async def flow() -> None:
+        async with running(services, fake):
+            await _link(services, fake, FENNA, "fenna")
+            await _link(services, fake, JOOST, "joost")
+            fake.push(fake.text(SAM, "I would like a fire safety inspection of my building"))
+            card = await eventually(
+                lambda: next(
+                    (
+                        fake.message(FENNA, p["_message_id"])
+                        for p in fake.sent(FENNA)
+                        if p.get("reply_markup")
+                    ),
+                    None,
+                ),
+                what="push",
+            )
+            fake.push(fake.press(FENNA, card, _buttons(card)["Reassign"]))
+            await eventually(
+                lambda: "Reassign question" in fake.message(FENNA, card["message_id"])["text"],
+                what="role menu",
+            )
+            menu = fake.message(FENNA, card["message_id"])
+            target = _buttons(menu)["an enforcement officer of the municipality"]
+            fake.push(fake.press(FENNA, menu, target))
+            pushed = await eventually(
+                lambda: next(
+                    (
+                        fake.message(JOOST, p["_message_id"])
+                        for p in fake.sent(JOOST)
+                        if p.get("reply_markup")
+                    ),
+                    None,
+                ),
+                what="push to the new role",
+            )
+            fake.push(fake.press(JOOST, pushed, _buttons(pushed)["Close"]))
+            await eventually(
+                lambda: "Close question" in fake.message(JOOST, pushed["message_id"])["text"],
+                what="reasons",
+            )
+            reasons = fake.message(JOOST, pushed["message_id"])
+            fake.push(fake.press(JOOST, reasons, _buttons(reasons)["Resolved"]))
+            await eventually(
+                lambda: "closed (resolved)" in fake.message(JOOST, pushed["message_id"])["text"],
+                what="closed card",
+            )
+
+        with services.sessions() as session:
+            question = session.scalars(select(m.Question)).one()
+        assert question.role == "enforcement_officer" and question.status == "closed"
+
+    asyncio.run(flow())

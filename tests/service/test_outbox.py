@@ -1,0 +1,116 @@
+"""The outbox: retries on rate limits and errors, stops for blocked users, never sends twice."""
+
+import asyncio
+import threading
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from bot.core.types import Channel, InboundMessage
+from bot.service.outbox import (
+    Dispatcher,
+    OutboundPayload,
+    RecipientUnreachable,
+    RetryAfter,
+    TransientSendError,
+)
+from bot.store import models as m
+
+
+class ScriptedSender:
+    """Raises the scripted errors in order, then succeeds; records every successful send."""
+
+    def __init__(self, *errors: Exception) -> None:
+        self.errors = list(errors)
+        self.sent: list[OutboundPayload] = []
+        self.lock = threading.Lock()
+
+    async def send(self, payload: OutboundPayload) -> str | None:
+        if self.errors:
+            raise self.errors.pop(0)
+        with self.lock:
+            self.sent.append(payload)
+        return f"ext-{payload.item_id}"
+
+
+def enqueue(services, sender: str = "c1", text: str = "hi") -> None:  # type: ignore[no-untyped-def]
+    services.triage.handle(InboundMessage(Channel.API, sender, text))
+
+
+def items(services) -> list[m.OutboxItem]:  # type: ignore[no-untyped-def]
+    with services.sessions() as s:
+        return list(s.scalars(select(m.OutboxItem).order_by(m.OutboxItem.id)))
+
+
+def make_due(services) -> None:  # type: ignore[no-untyped-def]
+    with services.sessions.begin() as s:
+        s.execute(update(m.OutboxItem).values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)))
+
+
+def test_rate_limit_waits_retry_after_and_does_not_count_as_a_failure(services) -> None:  # type: ignore[no-untyped-def]
+    enqueue(services)
+    sender = ScriptedSender(RetryAfter(30))
+    dispatcher = Dispatcher(services.sessions, {"api": sender})
+    asyncio.run(dispatcher.run_once())
+    (item,) = items(services)
+    assert item.status == "pending" and item.attempts == 0
+    wait = (item.next_attempt_at - datetime.now(UTC)).total_seconds()
+    assert 25 < wait <= 30
+    assert asyncio.run(dispatcher.run_once()) == 0  # not due yet
+    make_due(services)
+    asyncio.run(dispatcher.run_once())
+    assert items(services)[0].status == "sent" and items(services)[0].external_id == f"ext-{item.id}"
+    assert len(sender.sent) == 1
+
+
+def test_transient_errors_back_off_then_fail_after_max_attempts(services) -> None:  # type: ignore[no-untyped-def]
+    enqueue(services)
+    sender = ScriptedSender(*[TransientSendError("502")] * 5)
+    dispatcher = Dispatcher(services.sessions, {"api": sender}, max_attempts=3)
+    for _ in range(3):
+        asyncio.run(dispatcher.run_once())
+        make_due(services)
+    (item,) = items(services)
+    assert item.status == "failed" and item.attempts == 3 and "502" in item.last_error
+    assert sender.sent == []
+
+
+def test_blocked_recipient_is_marked_unreachable_and_nothing_more_is_tried(services) -> None:  # type: ignore[no-untyped-def]
+    enqueue(services, text="my smoke alarm keeps beeping")  # answer + feedback prompt: two items
+    sender = ScriptedSender(RecipientUnreachable("403 blocked"))
+    asyncio.run(Dispatcher(services.sessions, {"api": sender}).run_once())
+    assert [i.status for i in items(services)] == ["failed", "failed"]
+    with services.sessions() as s:
+        assert s.scalars(select(m.Citizen)).one().unreachable
+    enqueue(services, text="hello again")
+    assert len(items(services)) == 2  # no new outbox rows for an unreachable citizen
+
+
+def test_an_item_left_sending_by_a_dead_process_is_not_sent_again(services) -> None:  # type: ignore[no-untyped-def]
+    enqueue(services)
+    with services.sessions.begin() as s:
+        s.execute(update(m.OutboxItem).values(status="sending",
+                                              locked_until=datetime.now(UTC) - timedelta(seconds=1)))
+    sender = ScriptedSender()
+    asyncio.run(Dispatcher(services.sessions, {"api": sender}).run_once())
+    assert items(services)[0].status == "unknown" and sender.sent == []
+
+
+def test_concurrent_dispatchers_send_each_item_exactly_once(services) -> None:  # type: ignore[no-untyped-def]
+    for i in range(40):
+        enqueue(services, sender=f"c{i}")
+    sender = ScriptedSender()
+
+    def run() -> None:
+        dispatcher = Dispatcher(services.sessions, {"api": sender}, batch=7)
+        while asyncio.run(dispatcher.run_once()):
+            pass
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [p.item_id for p in sender.sent]
+    assert len(ids) == 40 and len(set(ids)) == 40
+    assert all(i.status == "sent" for i in items(services))
