@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.logs import quiet_libraries
 from bot.nlu.rasa_format import read_library
+from bot.service.intake_queue import IntakeQueue
 from bot.service.outbox import DeliveredInApp, Dispatcher, Sender
 from bot.service.triage import TriageService
 from bot.store import models as m
@@ -25,6 +26,10 @@ class Services:
     sessions: sessionmaker[Session]
     triage: TriageService
     senders: dict[str, Sender] = field(default_factory=dict)
+    intake: IntakeQueue = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.intake = IntakeQueue(self.triage)  # its thread starts with the first message
 
     def dispatcher(self) -> Dispatcher:
         return Dispatcher(self.sessions, self.senders, max_attempts=self.settings.outbox_max_attempts)

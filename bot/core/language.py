@@ -49,6 +49,11 @@ _NL_PATTERNS = re.compile(r"(ij|oe|aa|uu|sch|cht|eeu|ieu)")
 
 def detect_language(text: str, hint: Language | None = None) -> Language:
     """Return the message's language; the hint (channel or citizen setting) breaks ties."""
+    return guess_language(text) or hint or Language.EN
+
+
+def guess_language(text: str) -> Language | None:
+    """The message's language, or None when its words do not tell ("ok", "1053 KL")."""
     words = _WORD.findall(text.lower())
     nl: float = sum(1 for w in words if w in _NL_WORDS)
     en: float = sum(1 for w in words if w in _EN_WORDS)
@@ -60,7 +65,7 @@ def detect_language(text: str, hint: Language | None = None) -> Language:
         return Language.NL
     if en > nl:
         return Language.EN
-    return hint or Language.EN
+    return None
 
 
 def parse_language(value: str | None) -> Language | None:

@@ -149,17 +149,23 @@ class Dispatcher:
             items = await asyncio.to_thread(self.claim)
             if not items:
                 break
+            delivered: list[tuple[int, str | None]] = []  # idempotent items, marked together
             for item in items:
                 if (item.channel, item.recipient) in blocked:
                     await asyncio.to_thread(self._give_up, item.item_id, "recipient unreachable", False)
                     continue
-                if not await self._deliver(item):
+                if not await self._deliver(item, delivered):
                     blocked.add((item.channel, item.recipient))
+            if delivered:
+                await asyncio.to_thread(self._mark_sent_many, delivered)
             handled += len(items)
         return handled
 
-    async def _deliver(self, payload: OutboundPayload) -> bool:
-        """Send one item; False when the recipient turned out to be unreachable."""
+    async def _deliver(self, payload: OutboundPayload,
+                       delivered: list[tuple[int, str | None]] | None = None) -> bool:
+        """Send one item; False when the recipient turned out to be unreachable. An item of an
+        idempotent (in-app) channel is added to `delivered` to be marked sent with the others of
+        its claim: sending it again after a crash is harmless. Remote items are marked at once."""
         channel = payload.channel
         sender = self.senders[channel]
         try:
@@ -175,8 +181,18 @@ class Dispatcher:
             log.exception("sender for %s failed", channel)
             await asyncio.to_thread(self._reschedule, payload.item_id, None, repr(exc), True)
         else:
-            await asyncio.to_thread(self._mark_sent, payload.item_id, external)
+            if delivered is not None and getattr(sender, "idempotent", False):
+                delivered.append((payload.item_id, external))
+            else:
+                await asyncio.to_thread(self._mark_sent, payload.item_id, external)
         return True
+
+    def _mark_sent_many(self, delivered: list[tuple[int, str | None]]) -> None:
+        now = datetime.now(UTC)
+        with self.sessions.begin() as session:  # ORM bulk UPDATE by primary key: one executemany
+            session.execute(update(m.OutboxItem), [
+                {"id": item_id, "status": "sent", "sent_at": now, "external_id": external,
+                 "locked_until": None} for item_id, external in delivered])
 
     def _mark_sent(self, item_id: int, external: str | None) -> None:
         with self.sessions.begin() as session:

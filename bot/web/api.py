@@ -168,6 +168,7 @@ def create_app(services: Services | None = None) -> FastAPI:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.to_thread(svc.intake.stop)
 
     app = FastAPI(title="Citizen triage", version="1", lifespan=lifespan,
                   description="Intake API of the citizen Q&A triage service.")
@@ -199,7 +200,7 @@ def create_app(services: Services | None = None) -> FastAPI:
         if body.channel not in API_CHANNELS:
             raise HTTPException(422, f"channel {body.channel.value} has its own adapter; use api or web")
         inbound = InboundMessage(body.channel, body.sender, body.text, body.language, body.external_id)
-        result = await asyncio.to_thread(svc.triage.handle, inbound)
+        result = await svc.intake.handle(inbound)
         request.app.state.dispatcher.wakeup.set()
         return _decision_out(result)
 

@@ -177,10 +177,8 @@ async def chat_send(
     if text.strip():
         hint = Language(lang) if lang in ("en", "nl") else None
         external = f"{anon}:{client_id}" if client_id else None
-        await asyncio.to_thread(
-            svc.triage.handle,
-            InboundMessage(Channel.WEB, anon, text, None, external_id=external, language_hint=hint),
-        )
+        await svc.intake.handle(
+            InboundMessage(Channel.WEB, anon, text, None, external_id=external, language_hint=hint))
     return _done(request, lang)
 
 

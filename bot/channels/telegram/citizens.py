@@ -73,7 +73,7 @@ async def text(update: Update, context: TriageContext) -> None:
         external_id=f"{chat_id}:{message.message_id}",
         language_hint=hint,
     )
-    result = await asyncio.to_thread(deps.services.triage.handle, inbound)
+    result = await deps.services.intake.handle(inbound)
     if not result.duplicate and deps.flood.hit(chat_id, time.monotonic()):
         await asyncio.to_thread(act.slow_down, deps, chat_id, hint)
     deps.wake()

@@ -144,20 +144,20 @@ def test_5xx_is_retried_and_403_marks_the_citizen_unreachable(
 def test_restart_in_the_middle_of_a_burst_loses_nothing_and_repeats_nothing(
     services: Services, fake: FakeTelegram
 ) -> None:
-    real_handle = services.triage.handle
+    real_handle_many = services.triage.handle_many
     inside, release = threading.Event(), threading.Event()
 
-    def dies_inside_message_3(inbound: InboundMessage) -> IntakeResult:
-        result = real_handle(inbound)  # stored, decided, reply enqueued ...
-        if inbound.text == "question 3" and not inside.is_set():
+    def dies_inside_message_3(inbounds: list[InboundMessage]) -> list[IntakeResult | Exception]:
+        results = real_handle_many(inbounds)  # stored, decided, reply enqueued ...
+        if any(i.text == "question 3" for i in inbounds) and not inside.is_set():
             inside.set()  # ... and the process dies before the update is marked handled
             release.wait(10)
             raise SystemExit("killed")
-        return result
+        return results
 
     async def flow() -> None:
         burst = [fake.push(fake.text(SAM, f"question {i}")) for i in range(1, 6)]
-        services.triage.handle = dies_inside_message_3  # type: ignore[method-assign]
+        services.triage.handle_many = dies_inside_message_3  # type: ignore[method-assign]
         async with running(services, fake):
             await eventually(inside.is_set, what="inside update 3")
             # (the outbox is drained first: a crash mid-send is the outbox's own test)
@@ -174,7 +174,7 @@ def test_restart_in_the_middle_of_a_burst_loses_nothing_and_repeats_nothing(
                 what="A's replies",
             )
         release.set()
-        services.triage.handle = real_handle  # type: ignore[method-assign]
+        services.triage.handle_many = real_handle_many  # type: ignore[method-assign]
         polls_before = len(fake.calls_to("getUpdates"))
 
         async with running(services, fake):  # a new process on the same database
