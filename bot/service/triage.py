@@ -252,7 +252,9 @@ class TriageService:
         parses = engine.parse_many([textcheck.classifiable(i.text, limit) for _, i in items])
         try:
             with self.sessions.begin() as session:
-                results = {message_id: self._decide(session, message_id, inbound, parse)
+                loaded = self._load_for_decision(session, [message_id for message_id, _ in items])
+                results = {message_id: self._decide(session, message_id, inbound, parse,
+                                                    loaded.get(message_id))
                            for (message_id, inbound), parse in zip(items, parses, strict=True)}
         except Exception:
             log.warning("a batch of %d messages goes one by one", len(items), exc_info=True)
@@ -311,11 +313,25 @@ class TriageService:
             self.publish("question.created", result.question_id)
         return result
 
+    @staticmethod
+    def _load_for_decision(session: Session, ids: list[int]) -> dict[int, m.Message]:
+        """The batch's messages (locked, on PostgreSQL, in id order) and their citizens, in two
+        statements instead of two per message."""
+        stmt = select(m.Message).where(m.Message.id.in_(ids)).order_by(m.Message.id)
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        loaded = {message.id: message for message in session.scalars(stmt)}
+        citizens = {message.citizen_id for message in loaded.values()}
+        session.scalars(select(m.Citizen).where(m.Citizen.id.in_(citizens))).all()  # identity map
+        return loaded
+
     def _decide(self, session: Session, message_id: int, inbound: InboundMessage | None,
-                given: Parse | None = None) -> IntakeResult:
+                given: Parse | None = None,
+                loaded: m.Message | None = None) -> IntakeResult:
         """Decide one stored message inside `session`'s transaction. `given` is the engine's
-        parse of the message's classifiable text when the caller has it already (a batch)."""
-        message = session.get(m.Message, message_id, with_for_update=True)
+        parse of the message's classifiable text, and `loaded` the message (locked), when the
+        caller has them already (a batch)."""
+        message = loaded or session.get(m.Message, message_id, with_for_update=True)
         if message is None:
             raise LookupError(f"message {message_id} not found")
         if message.processed:
