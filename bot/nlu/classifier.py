@@ -8,6 +8,11 @@ on a held-out fifth of the training data gives that (a fixed one would not). The
 has no out-of-scope messages, though, and the fitted temperature (about 0.11 on our library) made
 a message outside the library confident enough to be answered ("can I fly my drone over the
 stadium" -> noise_nuisance 0.82); the floor keeps such messages below the threshold (0.41 there).
+
+The SVM that measures the temperature is fitted on at most `max_fit` examples (a stratified
+sample; our library has about 2,600, so all of it): on the 15,000 of CLINC150 that fit took a
+third of the training time. A model fitted on fewer examples is less sure of itself, so the
+temperature it gives errs on the side of lower confidence, which routes more to a person.
 """
 
 from __future__ import annotations
@@ -34,11 +39,12 @@ def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
 class SoftmaxSVC(ClassifierMixin, BaseEstimator):
     def __init__(self, C: float = 0.5, class_weight: str | None = "balanced",
                  temperature: float | None = None, holdout: float = 0.2,
-                 random_state: int = 0) -> None:
+                 max_fit: int = 5000, random_state: int = 0) -> None:
         self.C = C
         self.class_weight = class_weight
         self.temperature = temperature
         self.holdout = holdout
+        self.max_fit = max_fit
         self.random_state = random_state
 
     def _svc(self) -> LinearSVC:
@@ -55,8 +61,10 @@ class SoftmaxSVC(ClassifierMixin, BaseEstimator):
         labels, counts = np.unique(y, return_counts=True)
         if counts.min() < 2 or len(y) * self.holdout < len(labels):
             return DEFAULT_TEMPERATURE
+        held = int(np.ceil(len(y) * self.holdout))
+        fit = min(len(y) - held, max(self.max_fit, len(labels)))
         X_fit, X_held, y_fit, y_held = train_test_split(
-            X, y, test_size=self.holdout, stratify=y, random_state=self.random_state)
+            X, y, train_size=fit, test_size=held, stratify=y, random_state=self.random_state)
         svc = self._svc().fit(X_fit, y_fit)
         scores = self._scores(svc, X_held)
         known = np.isin(y_held, svc.classes_)
