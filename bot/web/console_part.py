@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from bot.app import Services
 from bot.config import Settings
@@ -18,12 +21,36 @@ from bot.web.security import AnonCookie, SecurityHeaders
 
 STATIC_DIR = Path(__file__).parent / "static"
 
+HEADINGS = {403: "Not yours to see", 404: "Not found", 405: "Not allowed here",
+            409: "Someone was faster", 429: "Slow down a little"}
+
+
+def wants_page(request: Request) -> bool:
+    """A browser navigating the console (not the API, not an htmx swap, not a script)."""
+    return ("text/html" in request.headers.get("accept", "")
+            and not request.url.path.startswith("/api/")
+            and "hx-request" not in request.headers)
+
+
+async def error_page(request: Request, exc: Exception) -> Response:
+    """A readable page for an officer who followed an old link or lost access; JSON otherwise."""
+    assert isinstance(exc, StarletteHTTPException)
+    if not wants_page(request) or exc.status_code < 400 or exc.status_code >= 500:
+        return await http_exception_handler(request, exc)
+    from bot.web.templating import render
+
+    message = exc.detail if isinstance(exc.detail, str) else "This request could not be served."
+    return render(request, "error.html", status_code=exc.status_code, headers=dict(exc.headers or {}),
+                  status=exc.status_code, heading=HEADINGS.get(exc.status_code, "Something is off"),
+                  message=message)
+
 
 def install(app: FastAPI, settings: Settings) -> None:
     app.include_router(account.router)
     app.include_router(desk.router)
     app.include_router(chat.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_exception_handler(StarletteHTTPException, error_page)
     # Pure ASGI middleware (SSE-safe); the last added runs first.
     app.add_middleware(AnonCookie, environment=settings.environment)
     app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")

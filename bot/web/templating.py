@@ -34,6 +34,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Library", "/admin/library", admin_only=True),
     NavItem("Dashboard", "/admin/dashboard", admin_only=True),
     NavItem("Team", "/admin/team", admin_only=True),
+    NavItem("Privacy", "/admin/privacy", admin_only=True),
     NavItem("Account", "/account"),
 )
 

@@ -217,3 +217,26 @@ def test_require_admin_refuses_professionals(app_client, desk):  # type: ignore[
     assert 'href="/admin/library"' not in app_client.get("/queue").text
     switch_to(app_client, "ada")
     assert app_client.get("/admin/_probe").json() == {"user": "ada"}
+
+
+def test_a_browser_gets_a_readable_page_for_403_and_404_and_scripts_keep_json(app_client, desk):  # type: ignore[no-untyped-def]
+    login(app_client, "paul")
+    page = {"Accept": "text/html,application/xhtml+xml"}
+    forbidden = app_client.get(f"/questions/{desk['fire']}", headers=page)
+    assert forbidden.status_code == 403
+    assert forbidden.headers["content-type"].startswith("text/html")
+    assert 'id="error"' in forbidden.text and "Back to the queue" in forbidden.text
+    missing = app_client.get("/questions/999999", headers=page)
+    assert missing.status_code == 404 and "Not found" in missing.text
+    assert app_client.get("/admin/library", headers=page).status_code == 403
+    script = app_client.get(f"/questions/{desk['fire']}", headers={"Accept": "application/json"})
+    assert script.status_code == 403 and script.json()["detail"]
+    swap = app_client.get(f"/questions/{desk['fire']}", headers={**page, "HX-Request": "true"})
+    assert swap.status_code == 403 and swap.headers["content-type"].startswith("application/json")
+
+
+def test_admins_find_the_privacy_page_in_the_menu(app_client, desk):  # type: ignore[no-untyped-def]
+    login(app_client, "ada")
+    assert 'href="/admin/privacy"' in app_client.get("/queue").text
+    login(app_client, "paul")
+    assert 'href="/admin/privacy"' not in app_client.get("/queue").text
