@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import delete, select
 
 from bot.app import Services
-from bot.service import users
+from bot.service import linking, users
 from bot.store import models as m
 from bot.web import security
 from bot.web.auth import (
@@ -173,9 +173,55 @@ async def logout(request: Request) -> Response:
     return response
 
 
+def _telegram_linked(services: Services, user: User) -> bool:
+    with services.sessions() as session:
+        pro = session.get(m.Professional, user.id)
+        return bool(pro and pro.telegram_chat_id)
+
+
+async def account(request: Request, user: User, status_code: int = 200, **extra: Any) -> Response:
+    """The account page with the password form and the Telegram link state."""
+    linked = await asyncio.to_thread(_telegram_linked, services_of(request), user)
+    channels = getattr(request.app.state, "channel_health", None) or {}
+    return render(request, "account.html", status_code=status_code, min_length=users.MIN_PASSWORD,
+                  telegram_linked=linked, telegram_on="telegram" in channels,
+                  link_minutes=linking.VALID_MINUTES, **extra)
+
+
 @router.get("/account")
 async def account_page(request: Request, user: Annotated[User, Depends(current_user)]) -> Response:
-    return render(request, "account.html", min_length=users.MIN_PASSWORD)
+    return await account(request, user)
+
+
+def _issue_link_code(services: Services, user: User) -> str:
+    with services.sessions.begin() as session:
+        pro = session.get(m.Professional, user.id)
+        assert pro is not None
+        code = linking.issue_code(session, pro)
+        audit(session, user.username, "telegram_link_code", f"user:{user.username}")
+    return code
+
+
+def _unlink_telegram(services: Services, user: User) -> None:
+    with services.sessions.begin() as session:
+        pro = session.get(m.Professional, user.id)
+        if pro is not None and pro.telegram_chat_id:
+            linking.unlink(session, pro.telegram_chat_id)
+            audit(session, user.username, "telegram_unlink", f"user:{user.username}")
+
+
+@router.post("/account/telegram/code")
+async def telegram_code(request: Request, user: Annotated[User, Depends(current_user)]) -> Response:
+    """A one-time code to send to the bot as /link CODE (earlier unused codes stop working)."""
+    code = await asyncio.to_thread(_issue_link_code, services_of(request), user)
+    return await account(request, user, link_code=code)
+
+
+@router.post("/account/telegram/unlink")
+async def telegram_unlink(request: Request, user: Annotated[User, Depends(current_user)]) -> Response:
+    await asyncio.to_thread(_unlink_telegram, services_of(request), user)
+    return await account(request, user, flash="Your Telegram account is no longer linked.",
+                         flash_kind="ok")
 
 
 def change_password(
@@ -212,18 +258,6 @@ async def password(
         change_password, services_of(request), user, current, new, repeat
     )
     if error:
-        return render(
-            request,
-            "account.html",
-            status_code=400,
-            min_length=users.MIN_PASSWORD,
-            flash=error,
-            flash_kind="error",
-        )
-    return render(
-        request,
-        "account.html",
-        min_length=users.MIN_PASSWORD,
-        flash="Your password was changed. Other sessions were logged out.",
-        flash_kind="ok",
-    )
+        return await account(request, user, status_code=400, flash=error, flash_kind="error")
+    return await account(request, user, flash="Your password was changed. Other sessions were logged out.",
+                         flash_kind="ok")

@@ -32,7 +32,8 @@ TOKEN = "matrix-api-token-0c4e"
 SECRET_TEXT = "MATRIX-7781 broken fire doors in our school"
 
 PUBLIC = {"/", "/login", "/logout", "/chat", "/chat/messages", "/chat/send", "/chat/button", "/healthz"}
-STAFF = {"/queue", "/queue/list", "/events", "/account", "/account/password"}
+STAFF = {"/queue", "/queue/list", "/events", "/account", "/account/password",
+         "/account/telegram/code", "/account/telegram/unlink"}
 QUESTION = re.compile(r"^/questions/\{question_id\}(/\w+)?$")
 STREAMING = {"/events"}  # an endless stream when allowed: only the refusals are checked
 # Allowed for admins, but with effects the rest of the matrix must not see (checked for refusals).

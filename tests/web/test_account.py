@@ -130,3 +130,27 @@ def test_password_change(app_client, services):  # type: ignore[no-untyped-def]
     assert _try(app_client, "fiona", "a new long password").status_code == 303
     with services.sessions() as session:
         assert "password_change" in session.scalars(select(m.AuditLog.action)).all()
+
+
+def test_a_professional_links_telegram_from_the_account_page(app_client, services):  # type: ignore[no-untyped-def]
+    from bot.service import linking
+
+    make_user(services, "fiona", roles="fire_prevention_officer")
+    token = login(app_client, "fiona")
+    page = app_client.get("/account")
+    assert "Get a link code" in page.text and "Unlink" not in page.text
+    issued = app_client.post("/account/telegram/code", data={"csrf_token": token})
+    assert issued.status_code == 200
+    code = issued.text.split("/link ", 1)[1].split("<", 1)[0].strip()
+    assert len(code) == 10
+    with services.sessions.begin() as session:  # what the bot does with "/link CODE"
+        assert linking.redeem(session, code, "777").username == "fiona"
+    linked = app_client.get("/account")
+    assert "is linked" in linked.text and "Unlink Telegram" in linked.text
+    assert app_client.post("/account/telegram/unlink", data={"csrf_token": "wrong"}).status_code == 403
+    app_client.post("/account/telegram/unlink", data={"csrf_token": token})
+    with services.sessions() as session:
+        pro = session.scalars(select(m.Professional).where(m.Professional.username == "fiona")).one()
+        assert pro.telegram_chat_id is None
+        actions = set(session.scalars(select(m.AuditLog.action).where(m.AuditLog.actor == "fiona")))
+    assert {"telegram_link_code", "telegram_link", "telegram_unlink"} <= actions
