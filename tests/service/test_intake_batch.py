@@ -79,10 +79,10 @@ def test_with_the_engine_down_each_message_is_kept_for_later(services) -> None: 
 def test_one_failing_message_does_not_fail_the_others(services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     original = services.triage._decide
 
-    def fragile(session, message_id, inbound, given=None):  # type: ignore[no-untyped-def]
+    def fragile(session, message_id, inbound, given=None, loaded=None):  # type: ignore[no-untyped-def]
         if inbound is not None and inbound.sender == "bad":
             raise RuntimeError("boom")
-        return original(session, message_id, inbound, given)
+        return original(session, message_id, inbound, given, loaded)
 
     monkeypatch.setattr(services.triage, "_decide", fragile)
     results = services.triage.handle_many([msg("how do I report noise nuisance", "good"),
