@@ -195,9 +195,7 @@ class Dispatcher:
                  "locked_until": None} for item_id, external in delivered])
 
     def _mark_sent(self, item_id: int, external: str | None) -> None:
-        with self.sessions.begin() as session:
-            session.execute(update(m.OutboxItem).where(m.OutboxItem.id == item_id).values(
-                status="sent", sent_at=datetime.now(UTC), external_id=external, locked_until=None))
+        self._mark_sent_many([(item_id, external)])
 
     def _reschedule(self, item_id: int, wait: float | None, error: str, counts: bool) -> None:
         with self.sessions.begin() as session:

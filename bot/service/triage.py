@@ -139,10 +139,7 @@ class TriageService:
         message_id, duplicate = self.store_inbound(inbound)
         if duplicate:
             return self.result_of(message_id, duplicate=True)
-        try:
-            return self.process(message_id, inbound)
-        except Deferred:
-            return self._deferred_notice(message_id)
+        return self._process_or_defer(message_id, inbound)
 
     def handle_many(self, inbounds: Sequence[InboundMessage]) -> list[IntakeResult | Exception]:
         """`handle` for several messages at once, each with the result (or the error) `handle`
@@ -152,9 +149,7 @@ class TriageService:
         message by message instead; the messages are stored by then, so nothing is lost."""
         try:
             stored = self.store_many(inbounds)
-        except IntegrityError:  # another process stored one of these external ids just now
-            stored = None
-        if stored is None:
+        except IntegrityError:  # another process stored one of these ids or citizens just now
             return [self._handle_one(inbound) for inbound in inbounds]
         pairs = list(zip(stored, inbounds, strict=True))
         fresh = [(message_id, inbound) for (message_id, duplicate), inbound in pairs if not duplicate]
@@ -305,10 +300,9 @@ class TriageService:
                     raise
             return self.result_of(message_id, duplicate=True)
 
-    def _process(self, message_id: int, inbound: InboundMessage | None,
-                 parse: Parse | None = None) -> IntakeResult:
+    def _process(self, message_id: int, inbound: InboundMessage | None) -> IntakeResult:
         with self.sessions.begin() as session:
-            result = self._decide(session, message_id, inbound, parse)
+            result = self._decide(session, message_id, inbound)
         if result.question_id is not None and not result.duplicate:
             self.publish("question.created", result.question_id)
         return result

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from bot.app import Services, build, import_library_files, library_is_empty
 from bot.config import Settings
 from bot.core.types import Channel, InboundMessage, Language
+from bot.service.triage import IntakeResult
 from bot.store import models as m
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,17 @@ async def _retry_pending(svc: Services, dispatcher, interval: float = 5.0,  # ty
             log.exception("retrying pending messages failed")
 
 
+async def _button(request: Request, press: Callable[[int, bool], IntakeResult], message_id: int,
+                  value: bool) -> DecisionOut:
+    """A feedback or hand-off button through the API: 404 for an unknown message."""
+    try:
+        result = await asyncio.to_thread(press, message_id, value)
+    except LookupError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    request.app.state.dispatcher.wakeup.set()
+    return _decision_out(result)
+
+
 def create_app(services: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -207,24 +219,14 @@ def create_app(services: Services | None = None) -> FastAPI:
     @app.post("/api/v1/feedback", response_model=DecisionOut, dependencies=[Depends(require_token)])
     async def post_feedback(body: FeedbackIn, request: Request) -> DecisionOut:
         """"Did this help?": yes thanks the citizen, no offers to pass the question on."""
-        svc = get_services(request)
-        try:
-            result = await asyncio.to_thread(svc.triage.feedback, body.message_id, body.helpful)
-        except LookupError as exc:
-            raise HTTPException(404, str(exc)) from exc
-        request.app.state.dispatcher.wakeup.set()
-        return _decision_out(result)
+        return await _button(request, get_services(request).triage.feedback, body.message_id,
+                             body.helpful)
 
     @app.post("/api/v1/handoff", response_model=DecisionOut, dependencies=[Depends(require_token)])
     async def post_handoff(body: HandoffIn, request: Request) -> DecisionOut:
         """After an unhelpful answer: pass the question to a professional (accept) or not."""
-        svc = get_services(request)
-        try:
-            result = await asyncio.to_thread(svc.triage.handoff, body.message_id, body.accept)
-        except LookupError as exc:
-            raise HTTPException(404, str(exc)) from exc
-        request.app.state.dispatcher.wakeup.set()
-        return _decision_out(result)
+        return await _button(request, get_services(request).triage.handoff, body.message_id,
+                             body.accept)
 
     @app.get("/api/v1/conversations/{channel}/{sender}/replies", response_model=list[ReplyOut],
              dependencies=[Depends(require_token)])
