@@ -63,6 +63,19 @@ class IntakeResult:
     reply_ids: list[int] = field(default_factory=list)
 
 
+@dataclass
+class _Draft:
+    """A message decided but not yet written in full: `replies` is a function when they need the
+    id of the question the decision opened (see `TriageService._finish`)."""
+
+    message: m.Message
+    citizen: m.Citizen
+    language: Language
+    replies: list[Reply] | Callable[[], list[Reply]]
+    decision: Decision | None = None
+    question: m.Question | None = None
+
+
 class TriageService:
     def __init__(
         self,
@@ -247,10 +260,9 @@ class TriageService:
         parses = engine.parse_many([textcheck.classifiable(i.text, limit) for _, i in items])
         try:
             with self.sessions.begin() as session:
-                loaded = self._load_for_decision(session, [message_id for message_id, _ in items])
-                results = {message_id: self._decide(session, message_id, inbound, parse,
-                                                    loaded.get(message_id))
-                           for (message_id, inbound), parse in zip(items, parses, strict=True)}
+                messages, citizens = self._load_for_decision(
+                    session, [message_id for message_id, _ in items])
+                results = self._decide_batch(session, items, parses, messages, citizens)
         except Exception:
             log.warning("a batch of %d messages goes one by one", len(items), exc_info=True)
             return {}
@@ -308,29 +320,62 @@ class TriageService:
         return result
 
     @staticmethod
-    def _load_for_decision(session: Session, ids: list[int]) -> dict[int, m.Message]:
+    def _load_for_decision(session: Session, ids: list[int]
+                           ) -> tuple[dict[int, m.Message], dict[int, m.Citizen]]:
         """The batch's messages (locked, on PostgreSQL, in id order) and their citizens, in two
-        statements instead of two per message."""
+        statements instead of two per message. The caller holds on to both: the session's
+        identity map keeps only objects someone refers to."""
         stmt = select(m.Message).where(m.Message.id.in_(ids)).order_by(m.Message.id)
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update()
-        loaded = {message.id: message for message in session.scalars(stmt)}
-        citizens = {message.citizen_id for message in loaded.values()}
-        session.scalars(select(m.Citizen).where(m.Citizen.id.in_(citizens))).all()  # identity map
-        return loaded
+        messages = {message.id: message for message in session.scalars(stmt)}
+        citizen_ids = {message.citizen_id for message in messages.values()}
+        citizens = {c.id: c for c in session.scalars(select(m.Citizen).where(
+            m.Citizen.id.in_(citizen_ids)))}
+        return messages, citizens
 
-    def _decide(self, session: Session, message_id: int, inbound: InboundMessage | None,
-                given: Parse | None = None,
-                loaded: m.Message | None = None) -> IntakeResult:
-        """Decide one stored message inside `session`'s transaction. `given` is the engine's
-        parse of the message's classifiable text, and `loaded` the message (locked), when the
-        caller has them already (a batch)."""
+    def _decide_batch(self, session: Session, items: list[tuple[int, InboundMessage]],
+                      parses: list[Parse], messages: dict[int, m.Message],
+                      citizens: dict[int, m.Citizen]) -> dict[int, IntakeResult]:
+        """Draft every message's decision, then write the batch's questions, replies and outbox
+        items with one flush each (`_finish`). A citizen with two messages in the batch has the
+        drafts so far finished first: the second message must see what the first one asked."""
+        results: dict[int, IntakeResult] = {}
+        drafts: list[_Draft] = []
+        with session.no_autoflush:  # a draft's queries need nothing the other drafts added
+            for (message_id, inbound), parse in zip(items, parses, strict=True):
+                message = messages.get(message_id)
+                if message is not None and any(d.citizen.id == message.citizen_id for d in drafts):
+                    results.update((r.message_id, r) for r in self._finish(session, drafts))
+                    drafts = []
+                draft = self._draft(session, message_id, inbound, parse, message,
+                                    citizens.get(message.citizen_id) if message else None)
+                if isinstance(draft, IntakeResult):
+                    results[message_id] = draft
+                else:
+                    drafts.append(draft)
+        results.update((r.message_id, r) for r in self._finish(session, drafts))
+        return results
+
+    def _decide(self, session: Session, message_id: int, inbound: InboundMessage | None
+                ) -> IntakeResult:
+        """Decide one stored message inside `session`'s transaction."""
+        draft = self._draft(session, message_id, inbound)
+        return draft if isinstance(draft, IntakeResult) else self._finish(session, [draft])[0]
+
+    def _draft(self, session: Session, message_id: int, inbound: InboundMessage | None,
+               given: Parse | None = None, loaded: m.Message | None = None,
+               citizen: m.Citizen | None = None) -> _Draft | IntakeResult:
+        """Decide one stored message: everything but what needs the ids of new rows (`_finish`
+        writes those for a whole batch). `given` is the engine's parse of the message's
+        classifiable text, and `loaded` and `citizen` the message (locked) and its sender, when
+        the caller has them already (a batch). A message decided before gives its result."""
         message = loaded or session.get(m.Message, message_id, with_for_update=True)
         if message is None:
             raise LookupError(f"message {message_id} not found")
         if message.processed:
             return self._result(session, message, duplicate=True)
-        citizen = session.get(m.Citizen, message.citizen_id)
+        citizen = citizen or session.get(m.Citizen, message.citizen_id)
         assert citizen is not None
         library = self.library(session)
         explicit = Language(message.language) if message.language else None
@@ -340,39 +385,53 @@ class TriageService:
                     or (inbound.language_hint if inbound else None)  # tie-breakers, weakest last
                     or self._last_language(session, message) or Language.EN)
         citizen.last_seen_at = datetime.now(UTC)
+        message.language = message.language or language.value
+        message.processed = True
 
         problem = textcheck.check(message.text, self.settings.max_message_chars)
-        decision: Decision | None = None
-        question: m.Question | None = None
         if problem is not None:
             key = textcheck.PROBLEM_TEXT_KEYS[problem]
             replies = [Reply(library.text(key, language, max_chars=self.settings.max_message_chars,
                                           **self.settings.contacts.values()), kind="notice")]
             self._record(session, message, language, None, None, f"bad input: {problem.value}")
-        else:
-            followup = self._followup(session, citizen, message, language, library)
-            if followup is not None:
-                replies, question = followup
-            else:
-                cleaned = textcheck.classifiable(message.text, self.settings.max_message_chars)
-                parse = given if given is not None else self._parse(session, message, cleaned,
-                                                                    language)
-                decision = decide(cleaned, language, parse, library, self.thresholds,
-                                  area_known=citizen.area_label is not None)
-                self._record(session, message, language, decision, parse, None)
-                if decision.action in (Action.EMERGENCY, Action.ROUTE):
-                    question = self._open_question(session, citizen, message, decision, library)
-                replies = self._replies_for(decision, library, message, question)
-                citizen.pending, citizen.pending_ref = Pending.NONE.value, None
-                if decision.action is Action.ANSWER:
-                    citizen.pending, citizen.pending_ref = Pending.FEEDBACK.value, message.id
-                elif decision.ask_area and question is not None:
-                    citizen.pending, citizen.pending_ref = Pending.AREA.value, question.id
-        message.language = message.language or language.value
-        message.processed = True
-        reply_ids = self.enqueue_replies(session, citizen, replies, language, question)
-        return IntakeResult(message.id, citizen.id, replies, decision,
-                            question.id if question else None, reply_ids=reply_ids)
+            return _Draft(message, citizen, language, replies)
+        followup = self._followup(session, citizen, message, language, library)
+        if followup is not None:
+            replies, question = followup
+            return _Draft(message, citizen, language, replies, question=question)
+        cleaned = textcheck.classifiable(message.text, self.settings.max_message_chars)
+        parse = given if given is not None else self._parse(session, message, cleaned, language)
+        decision = decide(cleaned, language, parse, library, self.thresholds,
+                          area_known=citizen.area_label is not None)
+        self._record(session, message, language, decision, parse, None)
+        citizen.pending, citizen.pending_ref = Pending.NONE.value, None
+        if decision.action is Action.ANSWER:
+            citizen.pending, citizen.pending_ref = Pending.FEEDBACK.value, message.id
+        if decision.action not in (Action.EMERGENCY, Action.ROUTE):
+            return _Draft(message, citizen, language, self._replies_for(decision, library, message,
+                                                                        None), decision)
+        question = self._open_question(session, citizen, message, decision, library, flush=False)
+
+        def replies_once_stored() -> list[Reply]:  # the question's id is in the replies
+            message.question_id = question.id
+            if decision.ask_area:
+                citizen.pending, citizen.pending_ref = Pending.AREA.value, question.id
+            return self._replies_for(decision, library, message, question)
+
+        return _Draft(message, citizen, language, replies_once_stored, decision, question)
+
+    def _finish(self, session: Session, drafts: list[_Draft]) -> list[IntakeResult]:
+        """Write the drafts' new questions (one flush), then their replies and outbox items."""
+        if not drafts:
+            return []
+        if any(d.question is not None and d.question.id is None for d in drafts):
+            session.flush()
+        replies = [d.replies() if callable(d.replies) else d.replies for d in drafts]
+        reply_ids = self._enqueue_many(session, [
+            (d.citizen, r, d.language, d.question, None) for d, r in zip(drafts, replies, strict=True)])
+        return [IntakeResult(d.message.id, d.citizen.id, r, d.decision,
+                             d.question.id if d.question else None, reply_ids=ids)
+                for d, r, ids in zip(drafts, replies, reply_ids, strict=True)]
 
     def _last_language(self, session: Session, message: m.Message) -> Language | None:
         """The language of the citizen's previous message: a tie-breaker for "1053 KL" or "ok"."""
@@ -582,7 +641,8 @@ class TriageService:
         ))
 
     def _open_question(self, session: Session, citizen: m.Citizen, message: m.Message,
-                       decision: Decision, library: Library, priority: int = 0) -> m.Question:
+                       decision: Decision, library: Library, priority: int = 0,
+                       flush: bool = True) -> m.Question:
         emergency = decision.action is Action.EMERGENCY
         hours = 0.0 if emergency else self.response_hours(library, decision.role)
         now = datetime.now(UTC)
@@ -602,8 +662,9 @@ class TriageService:
             created_at=now,
         )
         session.add(question)
-        session.flush()
-        message.question_id = question.id
+        if flush:  # for its id; a batch flushes its questions together (`_finish`)
+            session.flush()
+            message.question_id = question.id
         return question
 
     def _replies_for(self, decision: Decision, library: Library, message: m.Message,
@@ -617,19 +678,28 @@ class TriageService:
     def enqueue_replies(self, session: Session, citizen: m.Citizen, replies: list[Reply],
                         language: Language, question: m.Question | None,
                         author: str | None = None) -> list[int]:
-        outs = [m.Message(citizen_id=citizen.id, direction="out", channel=citizen.channel,
-                          text=reply.text, language=language.value, kind=reply.kind,
-                          question_id=question.id if question else None, author=author,
-                          processed=True) for reply in replies]
-        session.add_all(outs)
+        """Store `replies` to `citizen` and put them in the outbox; their message ids."""
+        return self._enqueue_many(session, [(citizen, replies, language, question, author)])[0]
+
+    def _enqueue_many(self, session: Session, batch: Sequence[
+            tuple[m.Citizen, list[Reply], Language, m.Question | None, str | None]]
+                      ) -> list[list[int]]:
+        """`enqueue_replies` for several citizens: one flush for all the reply messages."""
+        outs = [[m.Message(citizen_id=citizen.id, direction="out", channel=citizen.channel,
+                           text=reply.text, language=language.value, kind=reply.kind,
+                           question_id=question.id if question else None, author=author,
+                           processed=True) for reply in replies]
+                for citizen, replies, language, question, author in batch]
+        session.add_all([out for group in outs for out in group])
         session.flush()
-        if not citizen.unreachable:
-            session.add_all([m.OutboxItem(
-                message_id=out.id, channel=citizen.channel, recipient=citizen.external_id,
-                payload={"text": reply.text, "kind": reply.kind,
-                         "buttons": [[b.label, b.data] for b in reply.buttons]},
-            ) for out, reply in zip(outs, replies, strict=True)])
-        return [out.id for out in outs]
+        for (citizen, replies, *_), group in zip(batch, outs, strict=True):
+            if not citizen.unreachable:
+                session.add_all([m.OutboxItem(
+                    message_id=out.id, channel=citizen.channel, recipient=citizen.external_id,
+                    payload={"text": reply.text, "kind": reply.kind,
+                             "buttons": [[b.label, b.data] for b in reply.buttons]},
+                ) for out, reply in zip(group, replies, strict=True)])
+        return [[out.id for out in group] for group in outs]
 
     def result_of(self, message_id: int, duplicate: bool = False) -> IntakeResult:
         with self.sessions() as session:

@@ -60,6 +60,24 @@ def test_a_follow_up_in_the_same_batch_answers_the_prompt(services) -> None:  # 
         assert answered.feedback == "no"
 
 
+
+def test_a_postcode_in_the_same_batch_as_its_question_answers_it(services) -> None:  # type: ignore[no-untyped-def]
+    tip = "I think my neighbour is dealing drugs from his garage, anonymous tip"
+    first, area, other = services.triage.handle_many([
+        msg(tip, "c1"), msg("1012 AB", "c1"), msg(tip, "c2")])
+    assert [r.kind for r in first.replies] == ["ack", "ask_area"]
+    assert area.decision is None and "1012 AB" in area.replies[0].text  # read as the area asked
+    assert other.question_id not in (None, first.question_id)
+    with services.sessions() as s:
+        citizen = s.get(m.Citizen, first.citizen_id)
+        assert citizen.area_label == "1012 AB" and citizen.pending == "none"
+        assert s.get(m.Question, first.question_id).message_id == first.message_id
+        assert s.get(m.Message, first.message_id).question_id == first.question_id
+        replies = s.scalars(select(m.Message).where(m.Message.direction == "out")
+                            .order_by(m.Message.id)).all()
+        assert [r.id for r in replies] == sorted(first.reply_ids + area.reply_ids + other.reply_ids)
+        assert [r.question_id for r in replies[:2]] == [first.question_id] * 2
+
 class DownEngine:
     name, version = "rasa", "down"
 
@@ -77,20 +95,20 @@ def test_with_the_engine_down_each_message_is_kept_for_later(services) -> None: 
 
 
 def test_one_failing_message_does_not_fail_the_others(services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    original = services.triage._decide
+    original = services.triage._draft
 
-    def fragile(session, message_id, inbound, given=None, loaded=None):  # type: ignore[no-untyped-def]
+    def fragile(session, message_id, inbound, *args):  # type: ignore[no-untyped-def]
         if inbound is not None and inbound.sender == "bad":
             raise RuntimeError("boom")
-        return original(session, message_id, inbound, given, loaded)
+        return original(session, message_id, inbound, *args)
 
-    monkeypatch.setattr(services.triage, "_decide", fragile)
+    monkeypatch.setattr(services.triage, "_draft", fragile)
     results = services.triage.handle_many([msg("how do I report noise nuisance", "good"),
                                            msg("how do I report noise nuisance", "bad")])
     assert results[0].decision.intent == "noise_nuisance"
     assert isinstance(results[1], RuntimeError)
     # the failed message is stored, undecided, and picked up later
-    monkeypatch.setattr(services.triage, "_decide", original)
+    monkeypatch.setattr(services.triage, "_draft", original)
     assert services.triage.process_pending() == 1
 
 
