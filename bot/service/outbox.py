@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 LOCK_SECONDS = 120
 IDEMPOTENT_LOCK_SECONDS = 10  # in-app delivery: redoing it is harmless, so a stale claim is retried
+EXPIRY_INTERVAL_SECONDS = 1.0  # how often a dispatcher looks for stale claims (two updates)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +84,19 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self.batch = batch
         self.wakeup = asyncio.Event()
+        self._next_expiry = datetime.min.replace(tzinfo=UTC)
 
     def claim(self) -> list[OutboundPayload]:
+        """Claim what is due: every in-app item in one conditional update, at most one remote
+        item (a crash can strand only the one in flight). Only rows the update changed are ours:
+        another dispatcher may have claimed the rest since our select."""
         now = datetime.now(UTC)
         with self.sessions.begin() as session:
-            self._expire_stale(session, now)
+            if now >= self._next_expiry:
+                self._expire_stale(session, now)
+                self._next_expiry = now + timedelta(seconds=EXPIRY_INTERVAL_SECONDS)
             stmt = (
-                select(m.OutboxItem)
+                select(m.OutboxItem.id, m.OutboxItem.channel)
                 .where(m.OutboxItem.status == "pending", m.OutboxItem.next_attempt_at <= now,
                        m.OutboxItem.channel.in_(list(self.senders)))
                 .order_by(m.OutboxItem.id)
@@ -97,30 +104,24 @@ class Dispatcher:
             )
             if session.bind is not None and session.bind.dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
-            claimed = []
-            idempotent = self._idempotent()
-            remote_taken = False
-            for item in session.scalars(stmt):
-                remote = item.channel not in idempotent
-                if remote and remote_taken:
-                    continue  # one remote item per claim: a crash can strand only the one in flight
-                lock = LOCK_SECONDS if remote else IDEMPOTENT_LOCK_SECONDS
-                done = session.execute(
-                    update(m.OutboxItem)
-                    .where(m.OutboxItem.id == item.id, m.OutboxItem.status == "pending")
-                    .values(status="sending", locked_until=now + timedelta(seconds=lock),
-                            attempts=m.OutboxItem.attempts + 1)
-                    .execution_options(synchronize_session=False)
-                )
-                if done.rowcount == 1:  # type: ignore[attr-defined]
-                    remote_taken = remote_taken or remote
-                    claimed.append(OutboundPayload(
-                        recipient=item.recipient, text=item.payload.get("text", ""),
-                        kind=item.payload.get("kind", "text"),
-                        buttons=tuple(tuple(b) for b in item.payload.get("buttons", [])),  # type: ignore[misc]
-                        item_id=item.id, channel=item.channel,
-                    ))
-            return claimed
+            idempotent = set(self._idempotent())
+            due = session.execute(stmt).all()
+            local = [item_id for item_id, channel in due if channel in idempotent]
+            remote = [item_id for item_id, channel in due if channel not in idempotent][:1]
+            won = [item for ids, lock in ((local, IDEMPOTENT_LOCK_SECONDS), (remote, LOCK_SECONDS))
+                   if ids for item in session.scalars(
+                       update(m.OutboxItem)
+                       .where(m.OutboxItem.id.in_(ids), m.OutboxItem.status == "pending")
+                       .values(status="sending", locked_until=now + timedelta(seconds=lock),
+                               attempts=m.OutboxItem.attempts + 1)
+                       .returning(m.OutboxItem)
+                       .execution_options(synchronize_session=False))]
+            return [OutboundPayload(
+                recipient=item.recipient, text=item.payload.get("text", ""),
+                kind=item.payload.get("kind", "text"),
+                buttons=tuple(tuple(b) for b in item.payload.get("buttons", [])),  # type: ignore[misc]
+                item_id=item.id, channel=item.channel,
+            ) for item in sorted(won, key=lambda item: item.id)]
 
     def _idempotent(self) -> list[str]:
         return [c for c, sender in list(self.senders.items()) if getattr(sender, "idempotent", False)]
