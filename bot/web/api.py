@@ -7,6 +7,7 @@ through `bot.web.plugins`.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hmac
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -100,7 +101,7 @@ def get_services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+async def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
     settings = get_services(request).settings
     token = settings.api_token
     if not token and settings.environment == "production":  # never an open API in production
@@ -129,6 +130,16 @@ def _decision_out(result) -> DecisionOut:  # type: ignore[no-untyped-def]
         ],
         duplicate=result.duplicate,
     )
+
+
+def _warm_up(svc: Services) -> None:
+    """Load (or train) the model and the library before the first message, not during it."""
+    try:
+        with svc.sessions() as session:
+            svc.triage.engine(session)
+            svc.triage.library(session)
+    except Exception:  # the first message tries again, and reports what is wrong
+        log.exception("could not load the model at start-up")
 
 
 async def _retry_pending(svc: Services, dispatcher, interval: float = 5.0,  # type: ignore[no-untyped-def]
@@ -162,6 +173,10 @@ def create_app(services: Services | None = None) -> FastAPI:
         if library_is_empty(svc):
             import_library_files(svc)
         app.state.services = svc
+        await asyncio.to_thread(_warm_up, svc)
+        # The model, the library and the app live as long as the process: frozen, the garbage
+        # collector stops walking them on every full collection (tens of ms each, under load).
+        gc.freeze()
         await asyncio.to_thread(svc.triage.process_pending)
         dispatcher = svc.dispatcher()
         app.state.dispatcher = dispatcher
