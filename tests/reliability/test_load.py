@@ -10,68 +10,15 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import time
-from collections import Counter
 
-import httpx
 import pytest
 
+from bench.load_client import open_loop
 from tests.reliability import harness
 
 SOAK = os.environ.get("TRIAGE_SOAK") == "1"
 RATE = int(os.environ.get("LOAD_RATE", "200" if SOAK else "20"))
 SECONDS = int(os.environ.get("LOAD_SECONDS", "60" if SOAK else "10"))
-MAX_IN_FLIGHT = 256
-
-
-async def _fire(url: str, rate: int, seconds: int) -> dict:  # type: ignore[type-arg]
-    total = rate * seconds
-    latencies: list[float] = []
-    errors: Counter[str] = Counter()
-    retried: Counter[str] = Counter()
-    gate = asyncio.Semaphore(MAX_IN_FLIGHT)
-    limits = httpx.Limits(max_connections=MAX_IN_FLIGHT, max_keepalive_connections=MAX_IN_FLIGHT)
-    async with httpx.AsyncClient(timeout=30, limits=limits,
-                                 headers={"Authorization": f"Bearer {harness.API_TOKEN}"}) as client:
-
-        async def one(i: int) -> None:
-            body = {"sender": f"load-c{i % 500}", "text": harness.TEXTS[i % len(harness.TEXTS)],
-                    "external_id": f"load-{i}"}
-            async with gate:
-                t0 = time.perf_counter()
-                for attempt in range(3):  # a kept-alive connection closed under us: same id again
-                    try:
-                        r = await client.post(f"{url}/api/v1/messages", json=body)
-                        break
-                    except httpx.TransportError as exc:
-                        retried[type(exc).__name__] += 1
-                        if attempt == 2:
-                            errors[type(exc).__name__] += 1
-                            return
-                latencies.append(time.perf_counter() - t0)
-                if r.status_code != 200:
-                    errors[f"http {r.status_code}"] += 1
-
-        start = time.perf_counter()
-        tasks = []
-        for i in range(total):  # open loop: the schedule does not wait for answers
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
-        sent_in = time.perf_counter() - start
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
-    latencies.sort()
-
-    def pct(q: float) -> float:
-        return round(1000 * latencies[min(len(latencies) - 1, int(q * len(latencies)))], 1)
-
-    return {"rate_asked": rate, "seconds": seconds, "requests": total, "answered": len(latencies),
-            "errors": dict(errors), "transport_retries": dict(retried),
-            "offered_rate": round(total / sent_in, 1),
-            "throughput": round(len(latencies) / elapsed, 1),
-            "p50_ms": pct(0.50), "p95_ms": pct(0.95), "p99_ms": pct(0.99), "max_ms": pct(1.0)}
 
 
 def run_load(tmp, db_url: str, engine, workers: int = 1) -> dict:  # type: ignore[no-untyped-def]
@@ -81,7 +28,9 @@ def run_load(tmp, db_url: str, engine, workers: int = 1) -> dict:  # type: ignor
         serve.extra_env["UVICORN_WORKERS"] = str(workers)
     try:
         serve.start()
-        report = asyncio.run(_fire(serve.url, RATE, SECONDS))
+        report = asyncio.run(open_loop(
+            serve.url, harness.API_TOKEN, harness.TEXTS, RATE, SECONDS,
+            lambda i, text: {"sender": f"load-c{i % 500}", "text": text, "external_id": f"load-{i}"}))
         counts = harness.wait_drained(services, "api", timeout=60)
         report["database"] = vars(counts)
         report["db"] = db_url.split(":", 1)[0]
