@@ -1,9 +1,11 @@
 """The service path: `triage serve` as a subprocess, loaded over HTTP from a second process.
 
 Intake messages per second and p50/p99 latency (intake API -> decision -> database -> outbox) on
-SQLite and PostgreSQL with one and two worker processes; claim latency on PostgreSQL with 100,000
-open questions; peak memory (VmHWM) and start-up time of `triage serve` and of a Rasa server with
-a model of our library.
+SQLite and PostgreSQL with one and two worker processes, three ways: one client at a time (the
+latency of one message), 16 clients in a closed loop (the most it does), and an open loop at 300
+messages/s for 30 s (the latency at issue 7's target rate, counted from when each was due); claim
+latency on PostgreSQL with 100,000 open questions; peak memory (VmHWM) and start-up time of
+`triage serve` and of a Rasa server with a model of our library.
 
     .venv/bin/python -m bench.service     (BENCH_PG=postgresql+psycopg://postgres@127.0.0.1:5432)
 """
@@ -33,6 +35,8 @@ BIN = Path(sys.executable).parent
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "3000"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "40"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "16"))
+RATE = float(os.environ.get("BENCH_RATE", "300"))  # the open-loop row: issue 7's target rate
+RATE_SECONDS = float(os.environ.get("BENCH_RATE_SECONDS", "30"))
 OPEN_QUESTIONS = 100_000
 
 
@@ -104,10 +108,12 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def load(url: str, token: str, count: int, concurrency: int) -> dict[str, Any]:
+def load(url: str, token: str, count: int, concurrency: int, rate: float = 0.0,
+         seconds: float = SECONDS) -> dict[str, Any]:
+    """Closed loop with `concurrency` clients, or open loop at `rate` messages/s."""
     out = subprocess.run([sys.executable, "-m", "bench.load_client", url, token, str(count),
-                          str(concurrency), str(SECONDS)], cwd=ROOT, capture_output=True, text=True,
-                         check=True)
+                          str(concurrency), str(seconds), str(rate)], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -137,13 +143,14 @@ def intake(label: str, database_url: str, workers: int, tmp: Path) -> dict[str, 
         startup = wait_http(f"{url}/healthz", proc)
         single = load(url, token, 300, 1)  # one client at a time: the latency of one message
         loaded = load(url, token, MESSAGES, CONCURRENCY)
+        steady = load(url, token, 0, 0, rate=RATE, seconds=RATE_SECONDS)
         drained = outbox_drained(url)
         memory = vm_hwm_mb(proc.pid)
     finally:
         stop(proc)
     print(f"service: {label}: {loaded['per_s']:.0f} msg/s", flush=True)
     return {"setup": label, "workers": workers, "startup_s": startup, "sequential": single,
-            "concurrent": loaded, "outbox_drained_s": drained, "peak_memory_mb": memory,
+            "concurrent": loaded, "open_loop": steady, "outbox_drained_s": drained, "peak_memory_mb": memory,
             "load_average": loadavg()}
 
 
@@ -251,28 +258,31 @@ def run() -> dict[str, Any]:
         print("service: claim latency with 100,000 open questions", flush=True)
         claims = claim_latency(fresh_pg_database(f"{PG_DB}_claim"))
         rasa = rasa_server(tmp) if RASA else None
-    out = {"messages": MESSAGES, "concurrency": CONCURRENCY, "rows": rows, "claim": claims,
+    out = {"messages": MESSAGES, "concurrency": CONCURRENCY, "rate": RATE, "rows": rows,
+           "claim": claims,
            "rasa_server": rasa}
     write_result("service", out)
     return out
 
 
 def markdown(out: dict[str, Any]) -> str:
+    rate = out.get("rate", RATE)
     body = []
     for r in out["rows"]:
         if "error" in r:
-            body.append([r["setup"], r["error"], None, None, None, None, None, None])
+            body.append([r["setup"], r["error"], None, None, None, None, None, None, None, None])
             continue
-        c, s = r["concurrent"], r["sequential"]
-        body.append([r["setup"], c["per_s"], c["p50_ms"], c["p99_ms"], s["p50_ms"], s["p99_ms"],
-                     r["peak_memory_mb"], r["startup_s"]])
+        c, s, o = r["concurrent"], r["sequential"], r.get("open_loop") or {}
+        body.append([r["setup"], c["per_s"], c["p50_ms"], c["p99_ms"], o.get("p50_ms"),
+                     o.get("p99_ms"), s["p50_ms"], s["p99_ms"], r["peak_memory_mb"], r["startup_s"]])
     if out.get("rasa_server"):
         rs = out["rasa_server"]
-        body.append(["Rasa server (our model), /model/parse only", None, None, None,
+        body.append(["Rasa server (our model), /model/parse only", None, None, None, None, None,
                      rs["parse_p50_ms"], rs["parse_p99_ms"], rs["peak_memory_mb"], rs["startup_s"]])
     c = out["claim"]
     return (table(["service path", f"msg/s ({out['concurrency']} clients)", "p50 ms", "p99 ms",
-                   "1 client p50 ms", "1 client p99 ms", "peak MB", "start-up s"], body)
+                   f"at {rate:.0f}/s: p50 ms", f"at {rate:.0f}/s: p99 ms", "1 client p50 ms",
+                   "1 client p99 ms", "peak MB", "start-up s"], body)
             + f"\n\nClaim on PostgreSQL with {c['open_questions']:,} open questions: "
               f"p50 {c['p50_ms']:.1f} ms, p99 {c['p99_ms']:.1f} ms ({c['claims']} claims).")
 
