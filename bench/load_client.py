@@ -68,15 +68,19 @@ class Http:
                     length = int(value)
                 elif name == b"connection" and value.strip().lower() == b"close":
                     close = True
+                elif name == b"transfer-encoding":  # the intake API always sends a length
+                    raise HttpError("chunked answers are not supported")
             answer = await reader.readexactly(length)
             if close:
                 writer.close()
                 conn = None
             return status, answer
-        except (OSError, ValueError, IndexError, asyncio.IncompleteReadError) as exc:
-            if conn is not None:
+        except (HttpError, OSError, ValueError, IndexError, asyncio.IncompleteReadError) as exc:
+            if conn is not None:  # its state is unknown: open a fresh one next time
                 conn[1].close()
             conn = None
+            if isinstance(exc, HttpError):
+                raise
             raise HttpError(repr(exc)) from exc
         finally:
             self.free.put_nowait(conn)
