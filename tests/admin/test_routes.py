@@ -34,6 +34,7 @@ def admin_routes(client) -> list[tuple[str, str]]:  # type: ignore[no-untyped-de
         "answer_id": "1",
         "example_id": "1",
         "pro_id": "1",
+        "item_id": "1",
     }
     out = []
     for path, route in _walk(client.app.routes):

@@ -77,7 +77,7 @@ def matrix(sqlite_services) -> Iterator[tuple[TestClient, object]]:  # type: ign
 def _routes(client: TestClient, svc, qid: int) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
     values = {"question_id": str(qid), "name": "fire_alarm_beeping", "key": "utter_fire_alarm_beeping",
               "language": "en", "answer_id": "1", "example_id": "1", "pro_id": "1", "channel": "api",
-              "sender": "someone"}
+              "sender": "someone", "item_id": "1"}
     out = []
     for path, route in _walk(client.app.routes):
         concrete = re.sub(r"\{(\w+)\}", lambda mt: values[mt.group(1)], path)

@@ -1,0 +1,62 @@
+"""The admin page for replies in doubt (`bot.service.deliveries`): list, send again, confirm."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from bot.service import deliveries
+from bot.web.admin import Admin
+from bot.web.auth import require_admin, services_of, verify_csrf
+from bot.web.templating import render
+
+router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
+
+ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+DONE = {"resent": "Queued to be sent again.", "confirmed": "Recorded as delivered."}
+
+
+def _page(request: Request, status_code: int = 200, flash: str = "", kind: str = "ok") -> Response:
+    with services_of(request).sessions() as session:
+        items, total = deliveries.in_doubt(session)
+    return render(request, "admin/deliveries.html", status_code=status_code, items=items,
+                  total=total, flash=flash, flash_kind=kind)
+
+
+@router.get("/deliveries")
+async def deliveries_page(request: Request, user: Admin, done: str = "") -> Response:
+    return await asyncio.to_thread(_page, request, 200, DONE.get(done, ""))
+
+
+async def _settle(request: Request, change: Callable[[Session], None], done: str) -> Response:
+    svc = services_of(request)
+
+    def run() -> Response:
+        try:
+            with svc.sessions.begin() as session:
+                change(session)
+        except deliveries.DeliveryError as exc:
+            return _page(request, 409, str(exc), "error")
+        return RedirectResponse(f"/admin/deliveries?done={done}", status_code=303)
+
+    response = await asyncio.to_thread(run)
+    dispatcher = getattr(request.app.state, "dispatcher", None)
+    if done == "resent" and response.status_code == 303 and dispatcher is not None:
+        dispatcher.wakeup.set()  # send it now, not at the next poll
+    return response
+
+
+@router.post("/deliveries/{item_id}/resend")
+async def resend(request: Request, item_id: ItemId, user: Admin) -> Response:
+    return await _settle(request, lambda s: deliveries.resend(s, user.username, item_id), "resent")
+
+
+@router.post("/deliveries/{item_id}/confirm")
+async def confirm(request: Request, item_id: ItemId, user: Admin) -> Response:
+    return await _settle(request, lambda s: deliveries.confirm_delivered(s, user.username, item_id),
+                         "confirmed")
