@@ -89,9 +89,16 @@ class _Recorder:
         return f"x{payload.item_id}"
 
 
-def _dispatcher(url: str, worker: int, result: Path) -> None:
+class _InAppRecorder(_Recorder):
+    """The same, as an in-app channel: the dispatcher claims its items 25 at a time."""
+
+    idempotent = True
+
+
+def _dispatcher(url: str, worker: int, result: Path, in_app: bool) -> None:
     sessions = make_sessionmaker(create_engine(url, pool_size=2))
-    dispatcher = Dispatcher(sessions, {"race": _Recorder(result)}, batch=25)
+    recorder = (_InAppRecorder if in_app else _Recorder)(result)
+    dispatcher = Dispatcher(sessions, {"race": recorder}, batch=25)
 
     async def drain() -> None:
         idle = 0
@@ -145,8 +152,11 @@ def test_ten_thousand_claims_by_four_processes_never_two_winners(raced, tmp_path
                                    "claimed": len(held), "lost_races": losses, "double_winners": 0})
 
 
-def test_the_outbox_dispatched_by_four_processes_sends_each_item_once(raced, tmp_path):  # type: ignore[no-untyped-def]
-    _run(_dispatcher, lambda w: (raced, w, tmp_path / f"sent{w}.txt"))
+@pytest.mark.parametrize("in_app", [False, True], ids=["remote", "in-app"])
+def test_the_outbox_dispatched_by_four_processes_sends_each_item_once(raced, tmp_path, in_app):  # type: ignore[no-untyped-def]
+    """Remote items are claimed one at a time; in-app items in batches, by one conditional update
+    each: either way no item may reach two workers."""
+    _run(_dispatcher, lambda w: (raced, w, tmp_path / f"sent{w}.txt", in_app))
     sends: Counter[int] = Counter()
     per_worker = []
     for w in range(WORKERS):
@@ -161,8 +171,8 @@ def test_the_outbox_dispatched_by_four_processes_sends_each_item_once(raced, tmp
     assert [i for i, n in sends.items() if n > 1] == []
     assert len(sends) == OUTBOX_ITEMS and statuses == {"sent": OUTBOX_ITEMS}
     assert sum(1 for n in per_worker if n) >= 2, per_worker  # the work really was shared
-    _report("concurrency-outbox", {"workers": WORKERS, "items": OUTBOX_ITEMS, "sent_per_worker": per_worker,
-                                   "sent_twice": 0})
+    _report("concurrency-outbox" + ("-in-app" if in_app else ""),
+            {"workers": WORKERS, "items": OUTBOX_ITEMS, "sent_per_worker": per_worker, "sent_twice": 0})
 
 
 def _report(name: str, data: dict) -> None:
