@@ -174,9 +174,10 @@ def create_app(services: Services | None = None) -> FastAPI:
             import_library_files(svc)
         app.state.services = svc
         await asyncio.to_thread(_warm_up, svc)
-        # The model, the library and the app live as long as the process: frozen, the garbage
-        # collector stops walking them on every full collection (tens of ms each, under load).
-        gc.freeze()
+        if services is None:  # a server process (`triage serve`), not an app inside tests
+            # The model, the library and the app live as long as the process: frozen, the garbage
+            # collector stops walking them on every full collection (tens of ms each, under load).
+            gc.freeze()
         await asyncio.to_thread(svc.triage.process_pending)
         dispatcher = svc.dispatcher()
         app.state.dispatcher = dispatcher
