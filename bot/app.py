@@ -30,6 +30,12 @@ class Services:
 
     def __post_init__(self) -> None:
         self.intake = IntakeQueue(self.triage)  # its thread starts with the first message
+        self.triage.delivered_in_app = self.delivered_in_app
+
+    def delivered_in_app(self, channel: str) -> bool:
+        """Whether a reply on `channel` is delivered by the commit that stores it (web chat, API,
+        CLI: `DeliveredInApp`). Live: a channel that registers its own sender is not."""
+        return bool(getattr(self.senders.get(channel), "idempotent", False))
 
     def dispatcher(self) -> Dispatcher:
         return Dispatcher(self.sessions, self.senders, max_attempts=self.settings.outbox_max_attempts)

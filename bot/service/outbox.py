@@ -5,7 +5,10 @@ conditional update everywhere) before its send, and marked sent in its own commi
 An item found still "sending" after its lock expired was possibly sent by a process that died; it is
 marked `unknown` for a person to check instead of being sent again: we never send twice. In-app
 channels (web chat, API, CLI) are the exception: their "send" is the commit that makes the reply
-visible, so a stale claim there is simply retried (after 10 s) and the reply is not lost.
+visible, so a stale claim there is simply retried (after 10 s) and the reply is not lost. The
+intake stores its in-app replies as sent in the transaction that decides the message
+(`TriageService.delivered_in_app`); the dispatcher delivers the in-app items that come from
+elsewhere (a professional's reply, an admin's "send again").
 """
 
 from __future__ import annotations

@@ -94,6 +94,9 @@ class TriageService:
         self._library_checked = 0.0
         self._fallback_texts: dict[tuple[str, str], str] | None = None
         self.listeners: list = []  # callables(event: str, question_id: int), for live updates
+        # Channels whose replies the citizen reads from our database: their outbox items are
+        # delivered by the commit that stores them (set by `bot.app.Services`).
+        self.delivered_in_app: Callable[[str], bool] = lambda channel: False
 
     # -- library and engine ---------------------------------------------------------------
 
@@ -692,13 +695,19 @@ class TriageService:
                 for citizen, replies, language, question, author in batch]
         session.add_all([out for group in outs for out in group])
         session.flush()
+        now = datetime.now(UTC)
         for (citizen, replies, *_), group in zip(batch, outs, strict=True):
-            if not citizen.unreachable:
-                session.add_all([m.OutboxItem(
-                    message_id=out.id, channel=citizen.channel, recipient=citizen.external_id,
-                    payload={"text": reply.text, "kind": reply.kind,
-                             "buttons": [[b.label, b.data] for b in reply.buttons]},
-                ) for out, reply in zip(group, replies, strict=True)])
+            if citizen.unreachable:
+                continue
+            # An in-app reply is delivered by this transaction's commit: no dispatcher round trip.
+            delivered = ({"status": "sent", "attempts": 1, "sent_at": now}
+                         if self.delivered_in_app(citizen.channel) else {})
+            session.add_all([m.OutboxItem(
+                message_id=out.id, channel=citizen.channel, recipient=citizen.external_id,
+                payload={"text": reply.text, "kind": reply.kind,
+                         "buttons": [[b.label, b.data] for b in reply.buttons]},
+                **delivered,
+            ) for out, reply in zip(group, replies, strict=True)])
         return [[out.id for out in group] for group in outs]
 
     def result_of(self, message_id: int, duplicate: bool = False) -> IntakeResult:

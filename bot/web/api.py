@@ -229,7 +229,8 @@ def create_app(services: Services | None = None) -> FastAPI:
             raise HTTPException(422, f"channel {body.channel.value} has its own adapter; use api or web")
         inbound = InboundMessage(body.channel, body.sender, body.text, body.language, body.external_id)
         result = await svc.intake.handle(inbound)
-        request.app.state.dispatcher.wakeup.set()
+        if not svc.delivered_in_app(body.channel.value):  # in-app replies went out with the commit
+            request.app.state.dispatcher.wakeup.set()
         return _decision_out(result)
 
     @app.post("/api/v1/feedback", response_model=DecisionOut, dependencies=[Depends(require_token)])

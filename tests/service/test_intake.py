@@ -148,9 +148,8 @@ def test_engine_down_keeps_the_message_and_routes_after_the_timeout(services, tr
         assert record.action == "route" and record.engine == "unavailable"
 
 
-def test_outbox_delivers_in_app_replies_once(services) -> None:  # type: ignore[no-untyped-def]
-    services.triage.handle(msg("hi"))
-    dispatcher = services.dispatcher()
-    assert asyncio.run(dispatcher.run_once()) == 1
-    assert asyncio.run(dispatcher.run_once()) == 0
-    assert count(services, m.OutboxItem, m.OutboxItem.status == "sent") == 1
+def test_in_app_replies_are_delivered_by_the_commit_that_stores_them(services) -> None:  # type: ignore[no-untyped-def]
+    result = services.triage.handle(msg("hi"))
+    assert count(services, m.OutboxItem, m.OutboxItem.status == "sent", m.OutboxItem.attempts == 1,
+                 m.OutboxItem.sent_at.is_not(None)) == len(result.reply_ids) == 1
+    assert asyncio.run(services.dispatcher().run_once()) == 0  # nothing left for the dispatcher

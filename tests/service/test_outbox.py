@@ -34,7 +34,7 @@ class ScriptedSender:
 
 
 def enqueue(services, sender: str = "c1", text: str = "hi") -> None:  # type: ignore[no-untyped-def]
-    services.triage.handle(InboundMessage(Channel.API, sender, text))
+    services.triage.handle(InboundMessage(Channel.TELEGRAM, sender, text))
 
 
 def items(services) -> list[m.OutboxItem]:  # type: ignore[no-untyped-def]
@@ -50,7 +50,7 @@ def make_due(services) -> None:  # type: ignore[no-untyped-def]
 def test_rate_limit_waits_retry_after_and_does_not_count_as_a_failure(services) -> None:  # type: ignore[no-untyped-def]
     enqueue(services)
     sender = ScriptedSender(RetryAfter(30))
-    dispatcher = Dispatcher(services.sessions, {"api": sender})
+    dispatcher = Dispatcher(services.sessions, {"telegram": sender})
     asyncio.run(dispatcher.run_once())
     (item,) = items(services)
     assert item.status == "pending" and item.attempts == 0
@@ -66,7 +66,7 @@ def test_rate_limit_waits_retry_after_and_does_not_count_as_a_failure(services) 
 def test_transient_errors_back_off_then_fail_after_max_attempts(services) -> None:  # type: ignore[no-untyped-def]
     enqueue(services)
     sender = ScriptedSender(*[TransientSendError("502")] * 5)
-    dispatcher = Dispatcher(services.sessions, {"api": sender}, max_attempts=3)
+    dispatcher = Dispatcher(services.sessions, {"telegram": sender}, max_attempts=3)
     for _ in range(3):
         asyncio.run(dispatcher.run_once())
         make_due(services)
@@ -78,7 +78,7 @@ def test_transient_errors_back_off_then_fail_after_max_attempts(services) -> Non
 def test_blocked_recipient_is_marked_unreachable_and_nothing_more_is_tried(services) -> None:  # type: ignore[no-untyped-def]
     enqueue(services, text="my smoke alarm keeps beeping")  # answer + feedback prompt: two items
     sender = ScriptedSender(RecipientUnreachable("403 blocked"))
-    asyncio.run(Dispatcher(services.sessions, {"api": sender}).run_once())
+    asyncio.run(Dispatcher(services.sessions, {"telegram": sender}).run_once())
     assert [i.status for i in items(services)] == ["failed", "failed"]
     with services.sessions() as s:
         assert s.scalars(select(m.Citizen)).one().unreachable
@@ -92,7 +92,7 @@ def test_an_item_left_sending_by_a_dead_process_is_not_sent_again(services) -> N
         s.execute(update(m.OutboxItem).values(status="sending",
                                               locked_until=datetime.now(UTC) - timedelta(seconds=1)))
     sender = ScriptedSender()
-    asyncio.run(Dispatcher(services.sessions, {"api": sender}).run_once())
+    asyncio.run(Dispatcher(services.sessions, {"telegram": sender}).run_once())
     assert items(services)[0].status == "unknown" and sender.sent == []
 
 
@@ -102,7 +102,7 @@ def test_concurrent_dispatchers_send_each_item_exactly_once(services) -> None:  
     sender = ScriptedSender()
 
     def run() -> None:
-        dispatcher = Dispatcher(services.sessions, {"api": sender}, batch=7)
+        dispatcher = Dispatcher(services.sessions, {"telegram": sender}, batch=7)
         while asyncio.run(dispatcher.run_once()):
             pass
 
@@ -114,3 +114,4 @@ def test_concurrent_dispatchers_send_each_item_exactly_once(services) -> None:  
     ids = [p.item_id for p in sender.sent]
     assert len(ids) == 40 and len(set(ids)) == 40
     assert all(i.status == "sent" for i in items(services))
+
