@@ -75,6 +75,12 @@ class DeliveredInApp:
         return None
 
 
+def is_in_app(sender: Sender | None) -> bool:
+    """Whether sending is the commit that shows the reply (`DeliveredInApp`): doing it twice is
+    harmless, and the intake can store such replies as sent."""
+    return bool(getattr(sender, "idempotent", False))
+
+
 def backoff_seconds(attempt: int) -> float:
     return min(300.0, 2.0 ** attempt) * (0.75 + 0.5 * random.random())
 
@@ -127,7 +133,7 @@ class Dispatcher:
             ) for item in sorted(won, key=lambda item: item.id)]
 
     def _idempotent(self) -> list[str]:
-        return [c for c, sender in list(self.senders.items()) if getattr(sender, "idempotent", False)]
+        return [c for c, sender in list(self.senders.items()) if is_in_app(sender)]
 
     def _expire_stale(self, session: Session, now: datetime) -> None:
         session.execute(  # in-app: the process died before the commit that shows it; do it again
@@ -185,7 +191,7 @@ class Dispatcher:
             log.exception("sender for %s failed", channel)
             await asyncio.to_thread(self._reschedule, payload.item_id, None, repr(exc), True)
         else:
-            if delivered is not None and getattr(sender, "idempotent", False):
+            if delivered is not None and is_in_app(sender):
                 delivered.append((payload.item_id, external))
             else:
                 await asyncio.to_thread(self._mark_sent, payload.item_id, external)

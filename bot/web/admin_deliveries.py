@@ -45,9 +45,7 @@ async def _settle(request: Request, change: Callable[[Session], None], done: str
         return RedirectResponse(f"/admin/deliveries?done={done}", status_code=303)
 
     response = await asyncio.to_thread(run)
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    if done == "resent" and response.status_code == 303 and dispatcher is not None:
-        dispatcher.wakeup.set()  # send it now, not at the next poll
+    request.app.state.dispatcher.wakeup.set()  # a reply queued again goes now, not at the next poll
     return response
 
 

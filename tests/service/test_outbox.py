@@ -114,4 +114,3 @@ def test_concurrent_dispatchers_send_each_item_exactly_once(services) -> None:  
     ids = [p.item_id for p in sender.sent]
     assert len(ids) == 40 and len(set(ids)) == 40
     assert all(i.status == "sent" for i in items(services))
-
