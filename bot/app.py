@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.logs import quiet_libraries
 from bot.nlu.rasa_format import read_library
 from bot.service.intake_queue import IntakeQueue
-from bot.service.outbox import DeliveredInApp, Dispatcher, Sender, is_in_app
+from bot.service.outbox import DeliveredInApp, Dispatcher, Sender
 from bot.service.triage import TriageService
 from bot.store import models as m
 from bot.store.db import make_engine, make_sessionmaker, migrate
@@ -30,12 +30,11 @@ class Services:
 
     def __post_init__(self) -> None:
         self.intake = IntakeQueue(self.triage)  # its thread starts with the first message
-        self.triage.delivered_in_app = self.delivered_in_app
 
     def delivered_in_app(self, channel: str) -> bool:
         """Whether a reply on `channel` is delivered by the commit that stores it (web chat, API,
         CLI: `DeliveredInApp`). Live: a channel that registers its own sender is not."""
-        return is_in_app(self.senders.get(channel))
+        return self.triage.delivered_in_app(channel)
 
     def dispatcher(self) -> Dispatcher:
         return Dispatcher(self.sessions, self.senders, max_attempts=self.settings.outbox_max_attempts)
@@ -54,12 +53,13 @@ def build(settings: Settings, migrate_db: bool = True) -> Services:
     if migrate_db:
         migrate(db)
     sessions = make_sessionmaker(db)
-    triage = TriageService(settings, sessions)
+    senders = in_app_senders()  # live: a channel started later registers its own sender here
+    triage = TriageService(settings, sessions, senders=senders)
     if settings.engine == "rasa":  # a Rasa server over HTTP; bot.nlu.rasa_part runs it when managed
         from bot.nlu.rasa_engine import RasaEngine
 
         triage.set_engine(RasaEngine.from_settings(settings))
-    return Services(settings, db, sessions, triage, in_app_senders())
+    return Services(settings, db, sessions, triage, senders)
 
 
 def library_is_empty(services: Services) -> bool:

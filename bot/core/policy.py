@@ -6,6 +6,8 @@ reasons. Storage, channels and engines live elsewhere.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.core.emergency import detect_emergency, is_hypothetical
 from bot.core.library import Library
 from bot.core.types import Action, Decision, IntentScore, Language, Mode, Parse, Thresholds
@@ -76,6 +78,22 @@ def decide(
     if ask_area:
         reasons.append("area-bound role, area unknown: ask once")
     return make(Action.ROUTE, role, reasons, ask_area=ask_area)
+
+
+def honour(decision: Decision, requested: Action, library: Library, by: str) -> Decision:
+    """The decision for a message an outside assistant (`by`: Rasa's rules) asked us to handle
+    as `requested`. Our policy keeps the last word where safety is concerned: our emergency
+    rules escalate any message, and an answer the library does not have in the citizen's
+    language becomes a route. The outside assistant runs its own dialogue, so we never ask for
+    the area."""
+    reason = f"{by}: action_{requested.value}"
+    if requested is Action.EMERGENCY and decision.action is not Action.EMERGENCY:
+        decision = replace(
+            decision, action=Action.EMERGENCY, role=_emergency_role(library), answer_intent=None
+        )
+    elif requested is Action.ROUTE and decision.action not in (Action.EMERGENCY, Action.ROUTE):
+        decision = replace(decision, action=Action.ROUTE, role=library.default_role, answer_intent=None)
+    return replace(decision, ask_area=False, reasons=(reason, *decision.reasons))
 
 
 def _emergency_role(library: Library) -> str:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot.core.conversation import Choice, Say, area_choices, feedback_choices
 from bot.core.library import Library, fill
-from bot.core.types import Action, Button, Decision, Language, Reply
+from bot.core.types import Action, Button, Decision, Language, Reply, ReplyKind
 
 SMALLTALK_KEYS = {
     "greet": "utter_greet",
@@ -36,15 +36,14 @@ class Contacts:
         }
 
 
-def feedback_buttons(language: Language, token: str, library: Library) -> tuple[Button, ...]:
-    yes, no = ("Ja", "Nee") if language is Language.NL else ("Yes", "No")
-    return (Button(f"👍 {yes}", f"fb:{token}:yes"), Button(f"👎 {no}", f"fb:{token}:no"))
+def buttons(choices: tuple[Choice, ...], library: Library, language: Language) -> tuple[Button, ...]:
+    return tuple(Button(library.text(c.label_key, language), c.press.data) for c in choices)
 
 
-def handoff_buttons(language: Language, token: str) -> tuple[Button, ...]:
-    if language is Language.NL:
-        return (Button("Ja, graag", f"ho:{token}:yes"), Button("Nee, bedankt", f"ho:{token}:no"))
-    return (Button("Yes, please", f"ho:{token}:yes"), Button("No, thanks", f"ho:{token}:no"))
+def say(said: Say, library: Library, language: Language, contacts: Contacts) -> Reply:
+    """A text of the conversation (bot.core.conversation.Say) as the citizen receives it."""
+    text = library.text(said.key, language, **{**contacts.values(), **said.values})
+    return Reply(text, buttons=buttons(said.choices, library, language), kind=said.kind)
 
 
 def render(
@@ -52,29 +51,39 @@ def render(
     library: Library,
     contacts: Contacts,
     response_time: str,
-    feedback_token: str = "",
-    extra: Mapping[str, object] | None = None,
+    message_id: int | None = None,
+    question_id: int | None = None,
 ) -> list[Reply]:
-    """The replies for one decision. `response_time` is already phrased ("24 hours")."""
+    """The replies for one decision about the citizen's message `message_id` (the "Did this
+    help?" buttons refer to it) that opened `question_id`, if any. `response_time` is already
+    phrased ("24 hours")."""
     lang = decision.language
-    values = {**contacts.values(), **(extra or {})}
+    values = {**contacts.values(), "question_id": question_id or ""}
     if decision.action is Action.EMERGENCY:
-        return [Reply(library.text("utter_emergency", lang, **values), kind="emergency")]
+        return [Reply(library.text("utter_emergency", lang, **values), kind=ReplyKind.EMERGENCY)]
     if decision.action is Action.SMALLTALK:
         key = SMALLTALK_KEYS.get(decision.intent or "", "utter_greet")
-        return [Reply(library.text(key, lang, **values), kind="smalltalk")]
+        return [Reply(library.text(key, lang, **values), kind=ReplyKind.SMALLTALK)]
     if decision.action is Action.ANSWER and decision.answer_intent:
         answer = fill(library.answer(decision.answer_intent, lang) or "", values)
         prompt = library.text("utter_feedback_prompt", lang, **values)
+        choices = feedback_choices(message_id) if message_id is not None else ()
         return [
-            Reply(answer, kind="answer"),
-            Reply(prompt, buttons=feedback_buttons(lang, feedback_token, library), kind="feedback"),
+            Reply(answer, kind=ReplyKind.ANSWER),
+            Reply(prompt, buttons=buttons(choices, library, lang), kind=ReplyKind.FEEDBACK),
         ]
     role_name = library.role(decision.role).name(lang)
     values |= {"role_name": role_name, "response_time": response_time}
-    replies = [Reply(library.text("utter_routed", lang, **values), kind="ack")]
+    replies = [Reply(library.text("utter_routed", lang, **values), kind=ReplyKind.ACK)]
     if decision.ask_area:
-        replies.append(Reply(library.text("utter_ask_area", lang, **values), kind="ask_area"))
+        skip = area_choices(question_id) if question_id is not None else ()
+        replies.append(
+            Reply(
+                library.text("utter_ask_area", lang, **values),
+                buttons=buttons(skip, library, lang),
+                kind=ReplyKind.ASK_AREA,
+            )
+        )
     return replies
 
 

@@ -41,6 +41,35 @@ class Mode(StrEnum):
     EMERGENCY = "emergency"
 
 
+class Direction(StrEnum):
+    """Whether a stored message came from the citizen or went to them."""
+
+    IN = "in"
+    OUT = "out"
+
+
+class ReplyKind(StrEnum):
+    """What an outbound message is; channels and the console render some kinds differently."""
+
+    TEXT = "text"
+    ANSWER = "answer"  # a library answer
+    ACK = "ack"  # "I've passed your question to ..."
+    EMERGENCY = "emergency"
+    SMALLTALK = "smalltalk"
+    ASK_AREA = "ask_area"
+    FEEDBACK = "feedback"  # a prompt with yes/no ("Did this help?", "Shall I pass it on?")
+    NOTICE = "notice"  # the bot's own texts: thanks, settings, problems with the input
+    PROFESSIONAL = "professional"  # a professional's reply
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"  # the channel refused it, or it failed too often
+    UNKNOWN = "unknown"  # a dispatcher died mid-send: it may have arrived; never sent again
+
+
 class QuestionStatus(StrEnum):
     OPEN = "open"
     CLAIMED = "claimed"
@@ -128,7 +157,18 @@ class Reply:
 
     text: str
     buttons: tuple[Button, ...] = ()
-    kind: str = "text"  # answer, ack, emergency, smalltalk, ask_area, feedback, notice
+    kind: ReplyKind = ReplyKind.TEXT
+
+
+@dataclass(frozen=True, slots=True)
+class Assisted:
+    """A message an outside assistant (Rasa, run on its own) has read already: its parse, the
+    action its rule asked for, and the citizen's earlier messages there. That assistant owns the
+    dialogue, so the bot opens no prompts of its own for it."""
+
+    parse: Parse
+    requested: Action
+    conversation: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,5 +179,16 @@ class InboundMessage:
     sender: str  # the channel's id of the citizen (chat id, X user id, web session)
     text: str
     language: Language | None = None  # an explicit choice (API field, /language); wins over detection
-    external_id: str | None = None  # the channel's message id: a second delivery is not processed again
+    external_id: str | None = None  # the channel's id of the message: a second delivery is a no-op
     language_hint: Language | None = None  # a weak hint (Telegram app language): breaks ties only
+    media: str | None = None  # a photo, voice message, sticker...: `text` is its caption, if any
+    assisted: Assisted | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonPress:
+    """A citizen pressed a button: `data` as the channel got it back ("fb:123:yes")."""
+
+    channel: Channel
+    sender: str
+    data: str

@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from bot.core.conversation import Pending
+from bot.core.conversation import CLOSED
 from bot.core.types import QuestionStatus
+from bot.store import citizens
 from bot.store import models as m
 
 ERASED = "[erased]"
@@ -22,7 +23,7 @@ ERASED = "[erased]"
 def erase_citizen(session: Session, citizen: m.Citizen) -> dict[str, int]:
     """Erase in the caller's transaction; returns how many rows of each kind went."""
     citizen.language = citizen.area = citizen.area_label = None
-    citizen.pending, citizen.pending_ref = Pending.NONE.value, None
+    citizens.set_conversation(citizen, CLOSED)
     session.flush()
     message_ids = select(m.Message.id).where(m.Message.citizen_id == citizen.id)
     question_ids = select(m.Question.id).where(m.Question.citizen_id == citizen.id)

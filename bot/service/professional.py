@@ -6,9 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.app import Services
-from bot.core.types import Language
+from bot.core.types import Language, QuestionStatus
 from bot.service import queue
-from bot.service.queue import QueueError, Viewer
+from bot.service.queue import ClaimLost, QueueError, Viewer
 from bot.store import models as m
 
 
@@ -24,17 +24,25 @@ def signed_reply(services: Services, session: Session, question: m.Question, tex
     return queue.signed(text, template, signer)
 
 
-def answer(services: Services, viewer: Viewer, question_id: int, text: str) -> m.Message:
-    """Claim if still open, then send the answer through the outbox to the citizen's channel."""
+def answer_in(session: Session, services: Services, viewer: Viewer, question_id: int,
+              text: str) -> m.Message:
+    """Claim the question if it is still open, then send the signed answer through the outbox to
+    the citizen's channel, in the caller's transaction: the one way a professional answers, from
+    the console, the terminal or Telegram. Raises `ClaimLost` when a colleague has it."""
     if not text.strip():
         raise QueueError("the reply is empty")
+    question = queue.get_question(session, viewer, question_id)
+    if question.status == QuestionStatus.OPEN.value:
+        outcome = queue.claim(session, viewer, question_id)
+        if not outcome.won:
+            raise ClaimLost(outcome.holder)
+    author = session.scalars(select(m.Professional).where(
+        m.Professional.username == viewer.username)).first()
+    body = signed_reply(services, session, question, text, author)
+    return queue.reply(session, viewer, question_id, body)
+
+
+def answer(services: Services, viewer: Viewer, question_id: int, text: str) -> m.Message:
+    """`answer_in`, in a transaction of its own."""
     with services.sessions.begin() as session:
-        question = queue.get_question(session, viewer, question_id)
-        if question.status == "open":
-            outcome = queue.claim(session, viewer, question_id)
-            if not outcome.won:
-                raise QueueError(f"{outcome.holder} has claimed this question")
-        author = session.scalars(select(m.Professional).where(
-            m.Professional.username == viewer.username)).first()
-        body = signed_reply(services, session, question, text, author)
-        return queue.reply(session, viewer, question_id, body)
+        return answer_in(session, services, viewer, question_id, text)

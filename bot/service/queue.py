@@ -13,8 +13,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.core.types import QuestionStatus
+from bot.core.types import Language, QuestionStatus, Reply, ReplyKind
 from bot.store import models as m
+from bot.store.outbox import Outgoing, enqueue
 
 
 class QueueError(Exception):
@@ -23,6 +24,14 @@ class QueueError(Exception):
 
 class NotAllowed(QueueError):
     """The professional may not see or act on this question (other role or area)."""
+
+
+class ClaimLost(QueueError):
+    """Someone else claimed the question first."""
+
+    def __init__(self, holder: str | None) -> None:
+        super().__init__(f"{holder or 'someone else'} has claimed this question")
+        self.holder = holder
 
 
 @dataclass(frozen=True)
@@ -111,18 +120,14 @@ def reply(session: Session, viewer: Viewer, question_id: int, text: str) -> m.Me
     if question.status == QuestionStatus.CLOSED.value:
         raise QueueError("the question is closed")
     if question.assignee and question.assignee != viewer.username and not viewer.is_admin:
-        raise QueueError(f"{question.assignee} has claimed this question")
+        raise ClaimLost(question.assignee)
     citizen = session.get(m.Citizen, question.citizen_id)
     assert citizen is not None
-    out = m.Message(citizen_id=citizen.id, direction="out", channel=citizen.channel, text=body,
-                    language=question.language, kind="professional", question_id=question.id,
-                    author=viewer.username, processed=True)
-    session.add(out)
-    session.flush()
-    if not citizen.unreachable:
-        session.add(m.OutboxItem(message_id=out.id, channel=citizen.channel,
-                                 recipient=citizen.external_id,
-                                 payload={"text": body, "kind": "professional", "buttons": []}))
+    reply = Reply(body, kind=ReplyKind.PROFESSIONAL)
+    outgoing = Outgoing(citizen, [reply], Language(question.language), question.id, viewer.username)
+    out_id = enqueue(session, [outgoing])[0][0]
+    out = session.get(m.Message, out_id)
+    assert out is not None
     now = datetime.now(UTC)
     question.status = QuestionStatus.ANSWERED.value
     question.assignee = question.assignee or viewer.username

@@ -22,8 +22,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Select, and_, delete, exists, not_, select, update
 from sqlalchemy.orm import Session
 
-from bot.core.conversation import Pending
+from bot.core.conversation import CLOSED
 from bot.core.types import QuestionStatus
+from bot.store import citizens
 from bot.store import models as m
 
 log = logging.getLogger(__name__)
@@ -92,22 +93,22 @@ def purge(session: Session, retention_days: int, now: datetime | None = None) ->
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
 
-    citizens = 0
+    idle_citizens = 0
     idle = list(session.scalars(
         select(m.Citizen).where(m.Citizen.last_seen_at < cutoff, m.Citizen.id.not_in(busy),
                                 not_(m.Citizen.external_id.startswith(EXPIRED_PREFIX)))))
     for citizen in idle:  # one by one: each gets its own unique placeholder identity
         citizen.external_id = f"{EXPIRED_PREFIX}{citizen.id}"
         citizen.area_label = None
-        citizen.pending, citizen.pending_ref = Pending.NONE.value, None
-        citizens += 1
+        citizens.set_conversation(citizen, CLOSED)
+        idle_citizens += 1
     attempts = session.execute(
         delete(m.LoginAttempt).where(m.LoginAttempt.created_at < cutoff)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     session.flush()
     session.expire_all()  # bulk statements bypassed the identity map
-    return PurgeReport(cutoff, messages, questions, notes, outbox, citizens, attempts)
+    return PurgeReport(cutoff, messages, questions, notes, outbox, idle_citizens, attempts)
 
 
 def run(sessions, retention_days: int, now: datetime | None = None) -> PurgeReport:  # type: ignore[no-untyped-def]

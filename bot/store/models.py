@@ -69,14 +69,13 @@ class ExactText(TypeDecorator[str]):
     MARKER = "\ufffe"
 
     def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
-        if value is not None and ("\x00" in value or value.startswith(self.MARKER)
-                                  or not _encodable(value)):
+        if value is not None and ("\x00" in value or value.startswith(self.MARKER) or not _encodable(value)):
             return self.MARKER + json.dumps(value)
         return value
 
     def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
         if value is not None and value.startswith(self.MARKER):
-            return json.loads(value[len(self.MARKER):])
+            return json.loads(value[len(self.MARKER) :])
         return value
 
 
@@ -164,6 +163,7 @@ class Citizen(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     area: Mapped[str | None] = mapped_column(String(64))  # area slug, when known
     area_label: Mapped[str | None] = mapped_column(String(100))  # what they typed: "1012 AB"
+    # The conversation's open prompt (bot.core.conversation.Prompt) and what it refers to.
     pending: Mapped[str] = mapped_column(String(16), default="none")
     pending_ref: Mapped[int | None] = mapped_column(Integer)  # message or question id
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -176,7 +176,7 @@ class Message(Base):
 
     __tablename__ = "messages"
     __table_args__ = (
-        UniqueConstraint("channel", "external_id"),
+        UniqueConstraint("citizen_id", "external_id"),  # a channel's id, unique per citizen
         Index("ix_messages_citizen_created", "citizen_id", "created_at"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

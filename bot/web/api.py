@@ -10,7 +10,7 @@ import asyncio
 import gc
 import hmac
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -22,8 +22,9 @@ from sqlalchemy import func, select
 
 from bot.app import Services, build, import_library_files, library_is_empty
 from bot.config import Settings
-from bot.core.types import Channel, InboundMessage, Language
-from bot.service.triage import IntakeResult
+from bot.core.types import ButtonPress, Channel, InboundMessage, Language
+from bot.service.triage import PressRefused, PressResult
+from bot.store import citizens, messages
 from bot.store import models as m
 
 log = logging.getLogger(__name__)
@@ -87,14 +88,29 @@ class DecisionOut(BaseModel):
 MAX_ID = 2**31 - 1  # ids are 32-bit INTEGER columns: a larger one is a 422, not a database error
 
 
-class FeedbackIn(BaseModel):
+class CitizenRef(BaseModel):
+    channel: Channel = Field(Channel.API, description="The citizen's channel: api, web or cli")
+    sender: str = Field(..., min_length=1, max_length=200, description="The citizen's id on it")
+
+
+class FeedbackIn(CitizenRef):
     message_id: int = Field(..., ge=1, le=MAX_ID, description="The citizen's message that was answered")
     helpful: bool
 
 
-class HandoffIn(BaseModel):
-    message_id: int = Field(..., ge=1, le=MAX_ID)
+class HandoffIn(CitizenRef):
+    message_id: int = Field(..., ge=1, le=MAX_ID, description="The citizen's message that was answered")
     accept: bool
+
+
+class ButtonIn(CitizenRef):
+    data: str = Field(..., min_length=1, max_length=64,
+                      description="A button's data from a reply, e.g. fb:123:yes")
+
+
+class PressOut(BaseModel):
+    question_id: int | None
+    replies: list[ReplyOut]
 
 
 def get_services(request: Request) -> Services:
@@ -155,15 +171,26 @@ async def _retry_pending(svc: Services, dispatcher, interval: float = 5.0,  # ty
             log.exception("retrying pending messages failed")
 
 
-async def _button(request: Request, press: Callable[[int, bool], IntakeResult], message_id: int,
-                  value: bool) -> DecisionOut:
-    """A feedback or hand-off button through the API: 404 for an unknown message."""
+def _press_out(result: PressResult) -> PressOut:
+    return PressOut(question_id=result.question_id, replies=[
+        ReplyOut(id=rid, text=r.text, kind=r.kind,
+                 buttons=[ButtonOut(label=b.label, data=b.data) for b in r.buttons])
+        for rid, r in zip(result.reply_ids, result.replies, strict=True)])
+
+
+async def _press(request: Request, citizen: CitizenRef, data: str) -> PressResult:
+    """A button of the citizen named in the body: 409 when it does not count (not theirs, no
+    such prompt open, used already); nothing changes then."""
+    svc = get_services(request)
+    if citizen.channel not in API_CHANNELS:
+        raise HTTPException(422, f"channel {citizen.channel.value} has its own adapter")
     try:
-        result = await asyncio.to_thread(press, message_id, value)
-    except LookupError as exc:
-        raise HTTPException(404, str(exc)) from exc
+        result = await asyncio.to_thread(
+            svc.triage.press, ButtonPress(citizen.channel, citizen.sender, data))
+    except PressRefused as exc:
+        raise HTTPException(409, str(exc)) from exc
     request.app.state.dispatcher.wakeup.set()
-    return _decision_out(result)
+    return result
 
 
 def create_app(services: Services | None = None) -> FastAPI:
@@ -233,17 +260,27 @@ def create_app(services: Services | None = None) -> FastAPI:
             request.app.state.dispatcher.wakeup.set()
         return _decision_out(result)
 
-    @app.post("/api/v1/feedback", response_model=DecisionOut, dependencies=[Depends(require_token)])
-    async def post_feedback(body: FeedbackIn, request: Request) -> DecisionOut:
-        """"Did this help?": yes thanks the citizen, no offers to pass the question on."""
-        return await _button(request, get_services(request).triage.feedback, body.message_id,
-                             body.helpful)
+    @app.post("/api/v1/feedback", response_model=PressOut, dependencies=[Depends(require_token)],
+              responses={409: {"description": "no such prompt open for this citizen"}})
+    async def post_feedback(body: FeedbackIn, request: Request) -> PressOut:
+        """"Did this help?" for the citizen's answered message: yes thanks the citizen, no offers
+        to pass the question on."""
+        data = f"fb:{body.message_id}:{'yes' if body.helpful else 'no'}"
+        return _press_out(await _press(request, body, data))
 
-    @app.post("/api/v1/handoff", response_model=DecisionOut, dependencies=[Depends(require_token)])
-    async def post_handoff(body: HandoffIn, request: Request) -> DecisionOut:
+    @app.post("/api/v1/handoff", response_model=PressOut, dependencies=[Depends(require_token)],
+              responses={409: {"description": "no hand-off offered to this citizen"}})
+    async def post_handoff(body: HandoffIn, request: Request) -> PressOut:
         """After an unhelpful answer: pass the question to a professional (accept) or not."""
-        return await _button(request, get_services(request).triage.handoff, body.message_id,
-                             body.accept)
+        data = f"ho:{body.message_id}:{'yes' if body.accept else 'no'}"
+        return _press_out(await _press(request, body, data))
+
+    @app.post("/api/v1/buttons", response_model=PressOut, dependencies=[Depends(require_token)],
+              responses={409: {"description": "the button no longer counts"}})
+    async def post_button(body: ButtonIn, request: Request) -> PressOut:
+        """Any button of a reply (its `data`), pressed by the citizen: counts once, and only
+        while its prompt is open."""
+        return _press_out(await _press(request, body, body.data))
 
     @app.get("/api/v1/conversations/{channel}/{sender}/replies", response_model=list[ReplyOut],
              dependencies=[Depends(require_token)])
@@ -256,21 +293,14 @@ def create_app(services: Services | None = None) -> FastAPI:
 
         def load() -> list[ReplyOut]:
             with svc.sessions() as session:
-                citizen = session.scalars(select(m.Citizen).where(
-                    m.Citizen.channel == channel.value, m.Citizen.external_id == sender)).first()
+                citizen = citizens.find(session, channel.value, sender)
                 if citizen is None:
                     return []
-                rows = session.execute(
-                    select(m.Message, m.OutboxItem)
-                    .join(m.OutboxItem, m.OutboxItem.message_id == m.Message.id)
-                    .where(m.Message.citizen_id == citizen.id, m.Message.direction == "out",
-                           m.Message.id > after, m.OutboxItem.status == "sent")
-                    .order_by(m.Message.id)
-                ).all()
                 return [ReplyOut(id=msg.id, text=msg.text, kind=msg.kind,
                                  buttons=[ButtonOut(label=b[0], data=b[1])
-                                          for b in item.payload.get("buttons", [])])
-                        for msg, item in rows]
+                                          for b in (item.payload.get("buttons", []) if item else [])])
+                        for msg, item in messages.conversation(session, citizen.id, after,
+                                                               outbound_only=True)]
 
         return await asyncio.to_thread(load)
 

@@ -1,10 +1,12 @@
 """The citizen web chat at /chat: an anonymous channel, treated exactly like Telegram.
 
 The citizen is a random id in a signed HttpOnly cookie (`auth.ensure_anon`). Messages go in through
-`services.triage.handle(InboundMessage(Channel.WEB, ...))`; replies are enqueued in the outbox and
-"sent" by the in-app sender, so the chat shows outbound messages whose outbox item is sent (as the
-API's conversation endpoint does). Works without JavaScript (plain forms, 303 back to /chat); with
-`static/chat.js` it sends with fetch and polls for replies (a professional's answer appears live).
+the intake (`InboundMessage(Channel.WEB, ...)`) and buttons through `triage.press`, like every
+channel's; commands typed here ("/area 1012 AB") are the conversation's, not Telegram's. Replies
+are enqueued in the outbox and delivered in-app, so the chat shows outbound messages whose outbox
+item is sent (as the API's conversation endpoint does). Works without JavaScript (plain forms, 303
+back to /chat); with `static/chat.js` it sends with fetch and polls for replies (a professional's
+answer appears live).
 Every text the citizen reads comes from the library, in their language.
 """
 
@@ -16,11 +18,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy import select
 
 from bot.app import Services
-from bot.core.types import Channel, InboundMessage, Language
-from bot.store import models as m
+from bot.core import conversation as core
+from bot.core.types import ButtonPress, Channel, InboundMessage, Language
+from bot.service.triage import PressRefused
+from bot.store import citizens, messages
 from bot.web.auth import ensure_anon, services_of, verify_csrf
 from bot.web.templating import render
 
@@ -65,53 +68,19 @@ def _language(request: Request, lang: str | None) -> Language:
     return Language.NL if accepted.startswith("nl") else Language.EN
 
 
-def _citizen(session, anon: str) -> m.Citizen | None:  # type: ignore[no-untyped-def]
-    return session.scalars(
-        select(m.Citizen).where(
-            m.Citizen.channel == Channel.WEB.value, m.Citizen.external_id == anon
-        )
-    ).first()
-
-
-def _button_open(session, citizen: m.Citizen, data: str) -> int | None:  # type: ignore[no-untyped-def]
-    """The message id a button refers to when it may still be pressed, else None."""
-    parts = data.split(":")
-    if len(parts) != 3 or parts[0] not in ("fb", "ho") or parts[2] not in ("yes", "no"):
-        return None
-    try:
-        message_id = int(parts[1])
-    except ValueError:
-        return None
-    if not 0 < message_id <= MAX_ID:  # a forged id beyond the column's range: no such message
-        return None
-    message = session.get(m.Message, message_id)
-    if message is None or message.citizen_id != citizen.id or message.direction != "in":
-        return None
-    if parts[0] == "fb":
-        return message_id if message.feedback is None else None
-    pending = citizen.pending == "handoff" and citizen.pending_ref == message_id
-    return message_id if pending else None
-
-
 def load_messages(services: Services, anon: str, after: int = 0) -> list[ChatMessage]:
+    """The citizen's conversation as delivered, with buttons only where they still count."""
     with services.sessions() as session:
-        citizen = _citizen(session, anon)
+        citizen = citizens.find(session, Channel.WEB.value, anon)
         if citizen is None:
             return []
-        rows = session.execute(
-            select(m.Message, m.OutboxItem)
-            .outerjoin(m.OutboxItem, m.OutboxItem.message_id == m.Message.id)
-            .where(m.Message.citizen_id == citizen.id, m.Message.id > after)
-            .order_by(m.Message.id)
-        ).all()
+        state = citizens.conversation(citizen)
         out = []
-        for msg, item in rows:
-            if msg.direction == "out" and (item is None or item.status != "sent"):
-                break  # not delivered yet: later messages wait too, so the order holds
+        for msg, item in messages.conversation(session, citizen.id, after):
             buttons = tuple(
-                (str(b[0]), str(b[1]))
-                for b in (item.payload.get("buttons", []) if item else [])
-                if _button_open(session, citizen, str(b[1])) is not None
+                (str(label), str(data))
+                for label, data in (item.payload.get("buttons", []) if item else [])
+                if (press := core.read_press(str(data))) is not None and core.is_live(state, press)
             )
             out.append(ChatMessage(msg.id, msg.direction, msg.text, msg.kind, buttons))
         return out
@@ -188,23 +157,11 @@ async def chat_button(
     data: Annotated[str, Form(max_length=64)] = "",
     lang: Annotated[str, Form(max_length=2)] = "",
 ) -> Response:
-    """A feedback or hand-off button: only on this citizen's own, still open prompts."""
+    """A button of this citizen's own, still open prompt; 409 (and nothing changes) otherwise."""
     svc = services_of(request)
     anon = ensure_anon(request)
-
-    def press() -> bool:
-        with svc.sessions() as session:
-            citizen = _citizen(session, anon)
-            message_id = _button_open(session, citizen, data) if citizen else None
-        if message_id is None:
-            return False
-        yes = data.endswith(":yes")
-        if data.startswith("fb:"):
-            svc.triage.feedback(message_id, yes)
-        else:
-            svc.triage.handoff(message_id, yes)
-        return True
-
-    if not await asyncio.to_thread(press):
-        raise HTTPException(409, "this question was already answered")
+    try:
+        await asyncio.to_thread(svc.triage.press, ButtonPress(Channel.WEB, anon, data))
+    except PressRefused as exc:
+        raise HTTPException(409, "this button no longer counts") from exc
     return _done(request, lang)

@@ -6,7 +6,7 @@ import re
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from bot.core.types import Action, Channel, InboundMessage
+from bot.core.types import Action, ButtonPress, Channel, InboundMessage
 from bot.service import retrain
 from bot.service.queue import Viewer, reply
 from bot.store import models as m
@@ -26,7 +26,7 @@ DRONE_EXAMPLES = (
 def traffic(services) -> None:  # type: ignore[no-untyped-def]
     handle = lambda text, who: services.triage.handle(InboundMessage(Channel.WEB, who, text))  # noqa: E731
     answered = handle("my smoke alarm keeps beeping every minute", "c1")
-    services.triage.feedback(answered.message_id, helpful=True)
+    services.triage.press(ButtonPress(Channel.WEB, "c1", f"fb:{answered.message_id}:yes"))
     handle("hoe voorkom ik fietsdiefstal", "c2")
     handle("I think my neighbour is dealing drugs from his garage, anonymous tip", "c3")
     handle("er is brand in de flat hiernaast, veel rook!!", "c4")

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import update
 
-from bot.core.types import Channel, InboundMessage
+from bot.core.types import ButtonPress, Channel, InboundMessage
 from bot.service import stats
 from bot.service.queue import Viewer, reply
 from bot.store import models as m
@@ -43,7 +43,7 @@ def test_percentiles_and_role_timings() -> None:
 def test_dashboard_from_real_traffic_and_its_csv(services) -> None:  # type: ignore[no-untyped-def]
     handle = lambda text, who: services.triage.handle(InboundMessage(Channel.API, who, text))  # noqa: E731
     answered = handle("my smoke alarm keeps beeping every minute", "c1")
-    services.triage.feedback(answered.message_id, helpful=True)
+    services.triage.press(ButtonPress(Channel.API, "c1", f"fb:{answered.message_id}:yes"))
     routed = handle("I think my neighbour is dealing drugs from his garage, anonymous tip", "c2")
     handle("er is brand in de flat hiernaast, veel rook!!", "c3")
     late = handle("can I fly my drone over the stadium on sunday", "c4")

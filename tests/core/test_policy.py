@@ -41,7 +41,7 @@ def parse(*scores: tuple[str, float]) -> Parse:
 def test_confident_answer_intent_gets_the_library_answer() -> None:
     d = decide("smoke alarm beeps", Language.EN, parse(("fire_alarm_beeping", 0.9), ("greet", 0.05)), LIB, T)
     assert d.action is Action.ANSWER and d.answer_intent == "fire_alarm_beeping"
-    replies = render(d, LIB, Contacts(emergency_number="112"), "24 hours", feedback_token="7")
+    replies = render(d, LIB, Contacts(emergency_number="112"), "24 hours", message_id=7)
     assert replies[0].text == "Replace the battery. Call 112 if smoke."
     assert [b.data for b in replies[1].buttons] == ["fb:7:yes", "fb:7:no"]
 

@@ -145,8 +145,12 @@ class FakeTelegram:
             message["reply_to_message"] = reply_to
         return {"message": message}
 
-    def photo(self, user_id: int, language: str | None = "en") -> dict[str, Any]:
+    def photo(
+        self, user_id: int, language: str | None = "en", caption: str | None = None
+    ) -> dict[str, Any]:
         message = self._incoming(user_id, language, None)
+        if caption is not None:
+            message["caption"] = caption
         message["photo"] = [
             {
                 "file_id": "AgAD",

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
-from bot.core.types import Action, Channel, InboundMessage, Language, Parse
+from bot.core.types import Action, ButtonPress, Channel, InboundMessage, Language, Parse
 from bot.nlu.engine import EngineUnavailable
 from bot.store import models as m
 
@@ -75,7 +75,7 @@ def test_negative_feedback_offers_a_person_and_yes_creates_a_question(services) 
 def test_feedback_buttons_through_the_service(services) -> None:  # type: ignore[no-untyped-def]
     answered = services.triage.handle(msg("hoe voorkom ik fietsdiefstal"))
     assert answered.decision.action is Action.ANSWER and answered.decision.language is Language.NL
-    thanks = services.triage.feedback(answered.message_id, helpful=True)
+    thanks = services.triage.press(ButtonPress(Channel.API, "c1", f"fb:{answered.message_id}:yes"))
     assert thanks.replies[0].kind == "notice"
     with services.sessions() as s:
         assert s.get(m.Message, answered.message_id).feedback == "yes"

@@ -95,20 +95,20 @@ def test_with_the_engine_down_each_message_is_kept_for_later(services) -> None: 
 
 
 def test_one_failing_message_does_not_fail_the_others(services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    original = services.triage._draft
+    original = services.triage.decider.draft
 
-    def fragile(session, message_id, inbound, *args):  # type: ignore[no-untyped-def]
+    def fragile(session, message, citizen, inbound, *args):  # type: ignore[no-untyped-def]
         if inbound is not None and inbound.sender == "bad":
             raise RuntimeError("boom")
-        return original(session, message_id, inbound, *args)
+        return original(session, message, citizen, inbound, *args)
 
-    monkeypatch.setattr(services.triage, "_draft", fragile)
+    monkeypatch.setattr(services.triage.decider, "draft", fragile)
     results = services.triage.handle_many([msg("how do I report noise nuisance", "good"),
                                            msg("how do I report noise nuisance", "bad")])
     assert results[0].decision.intent == "noise_nuisance"
     assert isinstance(results[1], RuntimeError)
     # the failed message is stored, undecided, and picked up later
-    monkeypatch.setattr(services.triage, "_draft", original)
+    monkeypatch.setattr(services.triage.decider, "draft", original)
     assert services.triage.process_pending() == 1
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from bot.core.types import Channel, InboundMessage
+from bot.core.types import Channel, InboundMessage, Language, Reply
 from bot.service.outbox import (
     Dispatcher,
     OutboundPayload,
@@ -15,6 +15,7 @@ from bot.service.outbox import (
     TransientSendError,
 )
 from bot.store import models as m
+from bot.store import outbox
 
 
 class ScriptedSender:
@@ -80,10 +81,15 @@ def test_blocked_recipient_is_marked_unreachable_and_nothing_more_is_tried(servi
     sender = ScriptedSender(RecipientUnreachable("403 blocked"))
     asyncio.run(Dispatcher(services.sessions, {"telegram": sender}).run_once())
     assert [i.status for i in items(services)] == ["failed", "failed"]
-    with services.sessions() as s:
-        assert s.scalars(select(m.Citizen)).one().unreachable
-    enqueue(services, text="hello again")
+    with services.sessions.begin() as s:
+        citizen = s.scalars(select(m.Citizen)).one()
+        assert citizen.unreachable
+        outbox.enqueue(s, [outbox.Outgoing(citizen, [Reply("a professional's answer")], Language.EN)])
     assert len(items(services)) == 2  # no new outbox rows for an unreachable citizen
+    enqueue(services, text="hello again")  # they write again: they unblocked the bot
+    assert len(items(services)) == 3
+    with services.sessions() as s:
+        assert not s.scalars(select(m.Citizen)).one().unreachable
 
 
 def test_an_item_left_sending_by_a_dead_process_is_not_sent_again(services) -> None:  # type: ignore[no-untyped-def]

@@ -90,19 +90,12 @@ def build_application(deps: Deps, settings: TelegramSettings) -> Application:  #
     add = application.add_handler
     add(MessageHandler(~filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, group_note))
     add(CommandHandler("link", professionals.link, filters=PRIVATE))
-    add(
-        CommandHandler("queue", _by_role(citizens.help_, professionals.show_queue), filters=PRIVATE)
-    )
-    add(CommandHandler("start", _by_role(citizens.start, professionals.help_), filters=PRIVATE))
-    add(CommandHandler("help", _by_role(citizens.help_, professionals.help_), filters=PRIVATE))
-    add(CommandHandler("language", citizens.language, filters=PRIVATE))
-    add(CommandHandler("area", citizens.area, filters=PRIVATE))
-    add(CommandHandler("forget", citizens.forget, filters=PRIVATE))
-    add(MessageHandler(PRIVATE & filters.COMMAND, _by_role(citizens.help_, professionals.help_)))
-    add(MessageHandler(PRIVATE & filters.TEXT, _by_role(citizens.text, professionals.reply)))
-    add(MessageHandler(PRIVATE, _by_role(citizens.not_text, professionals.help_)))
-    add(CallbackQueryHandler(citizens.button, pattern=r"^(fb|ho):"))
-    add(CallbackQueryHandler(citizens.forget_button, pattern=r"^fg:"))
+    add(CommandHandler("queue", _by_role(citizens.message, professionals.show_queue), filters=PRIVATE))
+    # Citizens' commands are text the conversation reads; a professional gets the staff help.
+    add(MessageHandler(PRIVATE & filters.COMMAND, _by_role(citizens.message, professionals.help_)))
+    add(MessageHandler(PRIVATE & filters.TEXT, _by_role(citizens.message, professionals.reply)))
+    add(MessageHandler(PRIVATE, _by_role(citizens.message, professionals.help_)))  # photos...
     add(CallbackQueryHandler(professionals.button, pattern=r"^pq:"))
+    add(CallbackQueryHandler(citizens.button))  # every other press, unknown data included
     application.add_error_handler(on_error)  # type: ignore[arg-type]
     return application

@@ -1,4 +1,9 @@
-"""Citizens' handlers (private chats): map the update, call the service, let the outbox reply."""
+"""Citizens' handlers (private chats): translate the update, call the service, let the outbox reply.
+
+No conversation rule lives here: a text, a command ("/area 1012 AB") or a photo's caption goes to
+the intake as it is, and a button's data to `triage.press`; what they mean is the conversation
+core's (`bot.core.conversation`), the same on every channel.
+"""
 
 from __future__ import annotations
 
@@ -6,130 +11,97 @@ import asyncio
 import logging
 import time
 
-from telegram import Update
+from telegram import Message, Update
 from telegram import error as tg
 
-from bot.channels.telegram import citizen_actions as act
 from bot.channels.telegram.context import TriageContext, language_hint
-from bot.core.conversation import YesNo
-from bot.core.types import Channel, InboundMessage, Language
+from bot.core.types import ButtonPress, Channel, InboundMessage, Language
+from bot.service.triage import PressRefused
 
 log = logging.getLogger(__name__)
 
+# What a message without text can be, in the order python-telegram-bot's Message names them.
+MEDIA = ("photo", "video", "animation", "voice", "audio", "video_note", "sticker", "document",
+         "location", "venue", "contact", "poll", "dice")
 
-def _who(update: Update) -> tuple[str, Language | None, int]:
+
+def _who(update: Update) -> tuple[str, Language | None]:
     assert update.effective_chat is not None
     user = update.effective_user
-    return (
-        str(update.effective_chat.id),
-        language_hint(user.language_code if user else None),
-        update.update_id,
-    )
+    return str(update.effective_chat.id), language_hint(user.language_code if user else None)
 
 
-async def start(update: Update, context: TriageContext) -> None:
-    await asyncio.to_thread(act.send_text, context.deps, *_who(update), "utter_welcome")
-    context.deps.wake()
+def media_of(message: Message) -> str | None:
+    """What the citizen sent when it is not plain text: "photo", "voice"...; None for text."""
+    if message.text is not None:
+        return None
+    return next((kind for kind in MEDIA if getattr(message, kind, None)), "other")
 
 
-async def help_(update: Update, context: TriageContext) -> None:
-    await asyncio.to_thread(act.send_text, context.deps, *_who(update), "utter_help")
-    context.deps.wake()
-
-
-async def language(update: Update, context: TriageContext) -> None:
-    await asyncio.to_thread(
-        act.set_language, context.deps, *_who(update), " ".join(context.args or [])
-    )
-    context.deps.wake()
-
-
-async def area(update: Update, context: TriageContext) -> None:
-    await asyncio.to_thread(act.set_area, context.deps, *_who(update), " ".join(context.args or []))
-    context.deps.wake()
-
-
-async def forget(update: Update, context: TriageContext) -> None:
-    await asyncio.to_thread(act.ask_forget, context.deps, *_who(update))
-    context.deps.wake()
-
-
-async def text(update: Update, context: TriageContext) -> None:
-    """Free text: through the triage policy (the intake stores it first, dedups redeliveries)."""
+async def message(update: Update, context: TriageContext) -> None:
+    """Anything a citizen sends in a private chat: stored first, then read by the conversation
+    and the triage policy (the intake dedups a redelivered update on its message id)."""
     deps = context.deps
-    message = update.effective_message
-    assert message is not None and message.text is not None
-    chat_id, hint, update_id = _who(update)
-    if await asyncio.to_thread(
-        act.answer_forget, deps, chat_id, hint, update_id, None, message.text
-    ):
-        deps.wake()
-        return
-    await asyncio.to_thread(act.came_back, deps, chat_id)
+    sent = update.effective_message
+    assert sent is not None
+    chat_id, hint = _who(update)
     inbound = InboundMessage(
         Channel.TELEGRAM,
         chat_id,
-        message.text,
-        external_id=f"{chat_id}:{message.message_id}",
+        sent.text if sent.text is not None else (sent.caption or ""),
+        external_id=f"{chat_id}:{sent.message_id}",
         language_hint=hint,
+        media=media_of(sent),
     )
     result = await deps.services.intake.handle(inbound)
     if not result.duplicate and deps.flood.hit(chat_id, time.monotonic()):
-        await asyncio.to_thread(act.slow_down, deps, chat_id, hint)
+        await asyncio.to_thread(
+            deps.services.triage.notify, Channel.TELEGRAM, chat_id, "utter_slow_down", hint
+        )
     deps.wake()
 
 
-async def not_text(update: Update, context: TriageContext) -> None:
-    """Photos, voice, stickers, files: a polite "text only, please"."""
-    await asyncio.to_thread(act.send_text, context.deps, *_who(update), "utter_text_only")
-    context.deps.wake()
-
-
 async def button(update: Update, context: TriageContext) -> None:
-    """ "Did this help?" (fb:<message_id>:yes|no) and "pass it on?" (ho:<message_id>:yes|no)."""
+    """A citizen's button. It counts once, for its own prompt; a stale one gets a short note
+    and loses its buttons. Every press is answered, so the app's spinner always stops."""
     deps = context.deps
     query = update.callback_query
-    assert query is not None and query.data is not None
-    chat_id = str(update.effective_chat.id) if update.effective_chat else ""
-    kind, raw_id, choice = (query.data.split(":") + ["", ""])[:3]
-    applies = raw_id.isdigit() and await asyncio.to_thread(
-        act.button_applies, deps, chat_id, kind, int(raw_id)
-    )
-    if applies:
-        act_on = deps.services.triage.feedback if kind == "fb" else deps.services.triage.handoff
-        await asyncio.to_thread(act_on, int(raw_id), choice == "yes")
-        deps.wake()
-    await _close_buttons(update, choice)
+    assert query is not None
+    chat_id, hint = _who(update)
+    press = ButtonPress(Channel.TELEGRAM, chat_id, query.data or "")
+    try:
+        await asyncio.to_thread(deps.services.triage.press, press)
+    except PressRefused:
+        note = await asyncio.to_thread(deps.services.triage.refusal, press, hint)
+        await _answer(update, note)
+        await _close_buttons(update, None)
+        return
+    await _answer(update, None)
+    await _close_buttons(update, query.data or "")
+    deps.wake()  # the buttons close first, then the reply comes
 
 
-async def forget_button(update: Update, context: TriageContext) -> None:
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    answer = YesNo.YES if query.data == "fg:yes" else YesNo.NO
-    if await asyncio.to_thread(act.answer_forget, context.deps, *_who(update), answer):
-        context.deps.wake()
-    await _close_buttons(update, answer.value)
-
-
-async def _close_buttons(update: Update, choice: str) -> None:
-    """Acknowledge the press and replace the buttons by the choice: it cannot be pressed twice."""
+async def _answer(update: Update, note: str | None) -> None:
     query = update.callback_query
     assert query is not None
-    await query.answer()
-    chosen = ""
-    markup = (
-        query.message.reply_markup
-        if query.message and hasattr(query.message, "reply_markup")
-        else None
-    )
-    for row in markup.inline_keyboard if markup else ():
-        for key in row:
-            if key.callback_data == query.data:
-                chosen = key.text
-    original = getattr(query.message, "text", None)
-    if not original:
-        return
     try:
-        await query.edit_message_text(f"{original}\n\n› {chosen or choice}")
+        await query.answer(note[:200] if note else None)
+    except tg.BadRequest as exc:  # "query is too old" after a restart: the press still counted
+        log.info("could not answer the button press: %s", exc)
+
+
+async def _close_buttons(update: Update, data: str | None) -> None:
+    """Replace the buttons by the choice made (or remove stale ones): none can be pressed twice."""
+    query = update.callback_query
+    assert query is not None
+    markup = getattr(query.message, "reply_markup", None)
+    chosen = next((key.text for row in (markup.inline_keyboard if markup else ())
+                   for key in row if data is not None and key.callback_data == data), "")
+    original = getattr(query.message, "text", None)
+    try:
+        if data is not None and original:
+            await query.edit_message_text(f"{original}\n\n› {chosen or data}")
+        elif markup is not None:
+            await query.edit_message_reply_markup(reply_markup=None)
     except tg.BadRequest as exc:  # already edited, or too old to edit: the press still counted
         log.info("could not edit the button message: %s", exc)

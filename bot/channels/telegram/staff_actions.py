@@ -17,7 +17,7 @@ from bot.channels.telegram.context import Deps
 from bot.core.replies import phrase_hours
 from bot.core.types import QuestionStatus
 from bot.service import linking, professional, queue
-from bot.service.queue import QueueError, Viewer
+from bot.service.queue import ClaimLost, QueueError, Viewer
 from bot.store import models as m
 
 CARD_KEY = "telegram:card:{chat}:{message}"  # channel_state: a pushed message -> its question
@@ -232,22 +232,15 @@ def answer(deps: Deps, chat_id: str, replied_to: int, text: str, update_id: int)
         qid = _card_question(session, chat_id, replied_to)
         if pro is None or qid is None:
             return Outcome(text=deps.text(library, "utter_tg_unknown_question", lang))
-        viewer = Viewer.of(pro)
         try:
-            question = queue.get_question(session, viewer, qid)
-            if question.status == QuestionStatus.OPEN.value:
-                outcome = queue.claim(session, viewer, qid)
-                if not outcome.won:
-                    return Outcome(
-                        text=deps.text(
-                            library, "utter_tg_claim_lost", lang, username=outcome.holder or "?"
-                        )
-                    )
-            body = professional.signed_reply(deps.services, session, question, text, pro)
-            queue.reply(session, viewer, qid, body)
+            out = professional.answer_in(session, deps.services, Viewer.of(pro), qid, text)
+        except ClaimLost as exc:
+            return Outcome(
+                text=deps.text(library, "utter_tg_claim_lost", lang, username=exc.holder or "?")
+            )
         except QueueError as exc:
             return Outcome(text=deps.text(library, "utter_tg_action_failed", lang, reason=str(exc)))
-        citizen = session.get(m.Citizen, question.citizen_id)
+        citizen = session.get(m.Citizen, out.citizen_id)
         key = (
             "utter_tg_citizen_unreachable"
             if citizen is None or citizen.unreachable

@@ -1,0 +1,84 @@
+"""What the bot knows when it decides: the library (cached, reloaded when an admin changes it), the
+engine that reads messages, the thresholds from config.yml and the roles' response times."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.config import Settings
+from bot.core.library import Library
+from bot.core.types import Thresholds
+from bot.nlu.engine import Engine, SklearnEngine
+from bot.nlu.rasa_format import LibraryFileError, LibraryFiles, read_domain, read_thresholds
+from bot.service.models_registry import EngineHolder
+from bot.store.library_repo import library_version, load_library
+
+log = logging.getLogger(__name__)
+
+LIBRARY_CHECK_SECONDS = 2.0  # how often to look whether an admin changed the library
+
+
+class Knowledge:
+    def __init__(
+        self, settings: Settings, sessions: sessionmaker[Session], engine: Engine | None = None
+    ) -> None:
+        self.settings = settings
+        self._fixed_engine = engine
+        self._holder = EngineHolder(sessions, settings.models_dir)
+        threshold, ambiguity = read_thresholds(settings.config_file)
+        self.thresholds = Thresholds(threshold, ambiguity)
+        self._library: Library | None = None
+        self._library_version = -1
+        self._library_checked = 0.0
+        self._fallback_texts: dict[tuple[str, str], str] | None = None
+
+    def library(self, session: Session) -> Library:
+        now = time.monotonic()
+        if self._library is None or now - self._library_checked > LIBRARY_CHECK_SECONDS:
+            version = library_version(session)
+            if self._library is None or version != self._library_version:
+                self._library = load_library(session, fallback_texts=self._builtin_texts())
+                self._library_version = version
+            self._library_checked = now
+        return self._library
+
+    def _builtin_texts(self) -> dict[tuple[str, str], str]:
+        """The shipped system texts, for a library imported without them (any Rasa project, or
+        one imported before a text was added)."""
+        if self._fallback_texts is None:
+            files = LibraryFiles()
+            try:
+                read_domain(self.settings.domain_dir, files)
+            except LibraryFileError:
+                log.warning("built-in texts unreadable in %s", self.settings.domain_dir)
+            self._fallback_texts = {
+                (key, lang): text
+                for key, by_lang in files.responses.items()
+                for lang, text in by_lang.items()
+            }
+        return self._fallback_texts
+
+    def invalidate_library(self) -> None:
+        self._library = None
+
+    def engine(self, session: Session) -> Engine:
+        return self._fixed_engine or self._holder.get(session)
+
+    def set_engine(self, engine: Engine) -> None:
+        """Pin an engine (the Rasa engine, or a model in tests) instead of the active model."""
+        self._fixed_engine = engine
+
+    def use_model(self, engine: SklearnEngine) -> None:
+        """A newly activated embedded model, used at once by this process (others notice the
+        active flag within EngineHolder.CHECK_SECONDS). A pinned non-sklearn engine stays."""
+        if self._fixed_engine is None:
+            self._holder.set(engine)
+        elif isinstance(self._fixed_engine, SklearnEngine):
+            self._fixed_engine = engine
+
+    def response_hours(self, library: Library, role: str | None) -> float:
+        role_value = library.role(role)
+        return self.settings.response_hours.get(role_value.slug, role_value.response_hours)

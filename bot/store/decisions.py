@@ -1,0 +1,58 @@
+"""Decision records: what the bot decided about each inbound message, and why."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.core.types import Decision, Language, Parse, Thresholds
+from bot.store import models as m
+
+FOLLOWUP = "followup"  # the action of a message that answered a prompt or was a command
+
+
+def record(
+    session: Session, message_id: int, language: Language, decision: Decision, parse: Parse | None
+) -> None:
+    session.add(
+        m.DecisionRecord(
+            message_id=message_id,
+            engine=parse.engine if parse else "none",
+            model_version=parse.model_version if parse else "-",
+            action=decision.action.value,
+            intent=decision.intent,
+            confidence=decision.confidence,
+            role=decision.role,
+            language=language.value,
+            ranking=[[s.name, round(s.confidence, 4)] for s in decision.ranking],
+            threshold=decision.thresholds.threshold,
+            ambiguity_threshold=decision.thresholds.ambiguity_threshold,
+            reasons=list(decision.reasons),
+        )
+    )
+
+
+def record_followup(
+    session: Session, message_id: int, language: Language, thresholds: Thresholds, note: str
+) -> None:
+    """A message the policy did not classify: an answer to a prompt, a command, bad input."""
+    session.add(
+        m.DecisionRecord(
+            message_id=message_id,
+            engine="none",
+            model_version="-",
+            action=FOLLOWUP,
+            intent=None,
+            confidence=0.0,
+            role=None,
+            language=language.value,
+            ranking=[],
+            threshold=thresholds.threshold,
+            ambiguity_threshold=thresholds.ambiguity_threshold,
+            reasons=[note],
+        )
+    )
+
+
+def of_message(session: Session, message_id: int) -> m.DecisionRecord | None:
+    return session.scalars(select(m.DecisionRecord).where(m.DecisionRecord.message_id == message_id)).first()

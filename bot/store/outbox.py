@@ -1,0 +1,87 @@
+"""The outbox's one writer: every message to a citizen is stored with its outbox item here.
+
+The dispatcher (`bot.service.outbox`) sends the items. A reply on a channel the citizen reads from
+our own database (web chat, API, CLI) may be stored as sent: the commit that stores it is its
+delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session
+
+from bot.core.types import Direction, Language, OutboxStatus, Reply
+from bot.store import models as m
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """Replies to one citizen, in one language, maybe about a question, maybe by a professional."""
+
+    citizen: m.Citizen
+    replies: Sequence[Reply]
+    language: Language
+    question_id: int | None = None
+    author: str | None = None  # a professional's username
+
+
+def never(channel: str) -> bool:
+    return False
+
+
+def enqueue(
+    session: Session, batch: Sequence[Outgoing], delivered_in_app: Callable[[str], bool] = never
+) -> list[list[int]]:
+    """Store each reply as an outbound message with its outbox item (one flush for the whole
+    batch); the message ids, per `Outgoing`. A citizen who blocked us gets the messages (they are
+    part of the conversation) but no outbox items."""
+    outs = [
+        [
+            m.Message(
+                citizen_id=group.citizen.id,
+                direction=Direction.OUT.value,
+                channel=group.citizen.channel,
+                text=reply.text,
+                language=group.language.value,
+                kind=reply.kind,
+                question_id=group.question_id,
+                author=group.author,
+                processed=True,
+            )
+            for reply in group.replies
+        ]
+        for group in batch
+    ]
+    session.add_all([out for messages in outs for out in messages])
+    session.flush()
+    now = datetime.now(UTC)
+    for group, messages in zip(batch, outs, strict=True):
+        citizen = group.citizen
+        if citizen.unreachable:
+            continue
+        # An in-app reply is delivered by this transaction's commit: no dispatcher round trip.
+        delivered = (
+            {"status": OutboxStatus.SENT.value, "attempts": 1, "sent_at": now}
+            if delivered_in_app(citizen.channel)
+            else {}
+        )
+        session.add_all(
+            [
+                m.OutboxItem(
+                    message_id=out.id,
+                    channel=citizen.channel,
+                    recipient=citizen.external_id,
+                    payload={
+                        "text": reply.text,
+                        "kind": reply.kind,
+                        "buttons": [[b.label, b.data] for b in reply.buttons],
+                    },
+                    **delivered,
+                )
+                for out, reply in zip(messages, group.replies, strict=True)
+            ]
+        )
+    return [[out.id for out in messages] for messages in outs]

@@ -1,0 +1,52 @@
+"""Questions: the one place a queue item is opened, with the due rule for emergencies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from bot.core.types import Action, Decision, QuestionStatus
+from bot.store import models as m
+
+EMERGENCY_PRIORITY = 100
+HANDOFF_PRIORITY = 1  # the citizen asked for a person after a library answer did not help
+EMERGENCY_DUE = timedelta(minutes=5)  # someone must look at an emergency at once
+
+
+def open_question(
+    session: Session,
+    citizen: m.Citizen,
+    message: m.Message,
+    decision: Decision,
+    response_hours: float,
+    default_role: str,
+    priority: int = 0,
+    text: str | None = None,
+    flush: bool = True,
+) -> m.Question:
+    """Open a queue item for `message` (routed or an emergency). `text` is what the professional
+    reads, the message's text by default; `flush=False` leaves the insert to the caller's flush
+    (a batch flushes its questions together), and the message is linked once the id exists."""
+    emergency = decision.action is Action.EMERGENCY
+    now = datetime.now(UTC)
+    question = m.Question(
+        citizen_id=citizen.id,
+        message_id=message.id,
+        channel=citizen.channel,
+        language=decision.language.value,
+        text=message.text if text is None else text,
+        intent=decision.intent,
+        role=decision.role or default_role,
+        area=citizen.area,
+        status=QuestionStatus.OPEN.value,
+        priority=EMERGENCY_PRIORITY if emergency else priority,
+        emergency=emergency,
+        due_at=now + (EMERGENCY_DUE if emergency else timedelta(hours=response_hours)),
+        created_at=now,
+    )
+    session.add(question)
+    if flush:
+        session.flush()
+        message.question_id = question.id
+    return question
