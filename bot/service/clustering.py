@@ -19,6 +19,7 @@ from sklearn.pipeline import FeatureUnion
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.core.types import Direction
 from bot.nlu.engine import normalise
 from bot.store import models as m
 
@@ -127,7 +128,7 @@ def texts_of(session: Session, message_ids: Sequence[int]) -> list[tuple[str, st
     """(text, language) of inbound messages, for turning a group into training examples."""
     rows = session.execute(
         select(m.Message.text, m.Message.language).where(
-            m.Message.id.in_(list(message_ids)), m.Message.direction == "in"
+            m.Message.id.in_(list(message_ids)), m.Message.direction == Direction.IN.value
         )
     ).all()
     return [(r[0], r[1]) for r in rows]

@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.core.types import OutboxStatus
 from bot.service.queue import audit
 from bot.store import models as m
 
-IN_DOUBT = ("unknown", "failed")
+IN_DOUBT = (OutboxStatus.UNKNOWN.value, OutboxStatus.FAILED.value)
 PAGE = 200
 
 
@@ -66,14 +67,14 @@ def resend(session: Session, actor: str, item_id: int) -> None:
     """Queue the reply again, from a first attempt."""
     item = _item(session, item_id, IN_DOUBT)
     audit(session, actor, "outbox.resend", f"outbox:{item.id}", {"was": item.status})
-    item.status, item.attempts, item.locked_until = "pending", 0, None
+    item.status, item.attempts, item.locked_until = OutboxStatus.PENDING.value, 0, None
     item.next_attempt_at = datetime.now(UTC)
     item.last_error = f"sent again by {actor}"
 
 
 def confirm_delivered(session: Session, actor: str, item_id: int) -> None:
     """An `unknown` reply the admin found delivered: record it as sent, never send it again."""
-    item = _item(session, item_id, ("unknown",))
+    item = _item(session, item_id, (OutboxStatus.UNKNOWN.value,))
     audit(session, actor, "outbox.confirm", f"outbox:{item.id}")
-    item.status, item.locked_until, item.sent_at = "sent", None, datetime.now(UTC)
+    item.status, item.locked_until, item.sent_at = OutboxStatus.SENT.value, None, datetime.now(UTC)
     item.last_error = f"delivery confirmed by {actor}"

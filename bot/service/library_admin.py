@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.core.language import detect_language
-from bot.core.types import Mode
+from bot.core.types import Direction, Mode, ReplyKind
 from bot.service.queue import Viewer, audit, get_question
 from bot.store import models as m
 from bot.store.library_repo import bump_library_version
@@ -380,8 +380,8 @@ def suggest_from_reply(session: Session, viewer: Viewer, question_id: int) -> m.
         select(m.Message)
         .where(
             m.Message.question_id == question.id,
-            m.Message.direction == "out",
-            m.Message.kind == "professional",
+            m.Message.direction == Direction.OUT.value,
+            m.Message.kind == ReplyKind.PROFESSIONAL.value,
         )
         .order_by(m.Message.id.desc())
     ).first()

@@ -23,7 +23,7 @@ from sqlalchemy import Select, and_, delete, exists, not_, select, update
 from sqlalchemy.orm import Session
 
 from bot.core.conversation import CLOSED
-from bot.core.types import QuestionStatus
+from bot.core.types import OutboxStatus, QuestionStatus
 from bot.store import citizens
 from bot.store import models as m
 
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 EXPIRED = "[expired]"
 EXPIRED_PREFIX = "expired:"
 OPEN = (QuestionStatus.OPEN.value, QuestionStatus.CLAIMED.value)
-IN_FLIGHT = ("pending", "sending")
+IN_FLIGHT = (OutboxStatus.PENDING.value, OutboxStatus.SENDING.value)
 
 
 @dataclass(frozen=True)
