@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     response_hours: dict[str, float] = Field(default_factory=dict)
     sign_replies_with_name: bool = False
     retention_days: int = 90
+    # An emergency nobody has claimed after this many minutes goes one role up its escalation
+    # path (responses/routing.yml), and on until the admins have it.
+    emergency_escalation_minutes: float = Field(default=5.0, gt=0)
 
     # Service
     host: str = "127.0.0.1"

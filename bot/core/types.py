@@ -113,6 +113,7 @@ class Role:
     names: dict[str, str]  # language -> display name ("a fire prevention officer")
     area_bound: bool = False
     response_hours: float = 24.0
+    escalates_to: str | None = None  # the next role up when nobody here answers; None: the admins
 
     def name(self, language: Language) -> str:
         return self.names.get(language.value) or self.names.get("en") or self.slug

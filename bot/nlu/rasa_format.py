@@ -54,6 +54,7 @@ class RoleData:
     name_nl: str
     area_bound: bool = False
     response_hours: float = 24.0
+    escalates_to: str | None = None  # the next role up; None: the admins
 
 
 @dataclass
@@ -262,6 +263,7 @@ def _read_routing(path: Path, triage: Any, lib: LibraryFiles) -> None:
             name_nl=str(names.get("nl") or names.get("en") or slug),
             area_bound=bool(spec.get("area_bound", False)),
             response_hours=hours,
+            escalates_to=str(spec["escalates_to"]) if spec.get("escalates_to") else None,
         )
     for name, spec in (triage.get("intents") or {}).items():
         if not isinstance(spec, dict):
@@ -292,6 +294,10 @@ def read_library(nlu_dir: Path, domain_dir: Path) -> LibraryFiles:
     for name, intent in lib.intents.items():
         if intent.role and intent.role not in lib.roles:
             raise LibraryFileError(domain_dir, None, f"intent {name} names unknown role {intent.role}")
+    for role in lib.roles.values():
+        if role.escalates_to and role.escalates_to not in lib.roles:
+            message = f"role {role.slug} escalates to unknown role {role.escalates_to}"
+            raise LibraryFileError(domain_dir, None, message)
     return lib
 
 
@@ -366,6 +372,7 @@ def write_library(lib: LibraryFiles, nlu_dir: Path, domain_dir: Path) -> list[Pa
                     "name": {"en": r.name_en, "nl": r.name_nl},
                     "area_bound": r.area_bound,
                     "response_hours": r.response_hours,
+                    **({"escalates_to": r.escalates_to} if r.escalates_to else {}),
                 }
                 for r in lib.roles.values()
             },

@@ -8,7 +8,7 @@ this"); this module does it with the repositories, so every channel gets the sam
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.core import conversation as core
 from bot.core.library import Library
 from bot.core.replies import phrase_hours, render, say
+from bot.core.staffing import Placement
 from bot.core.types import Action, Decision, IntentScore, Language, Reply
 from bot.service.knowledge import Knowledge
 from bot.service.privacy import erase_citizen
@@ -86,7 +87,8 @@ class Conversations:
             ask_area=library.role(role).area_bound and citizen.area_label is None,
             thresholds=self.knowledge.thresholds,
         )
-        hours = self.knowledge.response_hours(library, role)
+        decision, placement = self.staffed(session, library, decision, citizen)
+        hours = self.knowledge.response_hours(library, decision.role)
         question = questions.open_question(
             session,
             citizen,
@@ -95,12 +97,31 @@ class Conversations:
             hours,
             library.default_role,
             priority=questions.HANDOFF_PRIORITY,
+            placement=placement,
         )
         citizens.set_conversation(citizen, core.after_decision(decision, original.id, question.id))
         replies = render(
             decision, library, self.settings.contacts, phrase_hours(hours, language), question_id=question.id
         )
         return question, replies
+
+    def staffed(
+        self, session: Session, library: Library, decision: Decision, citizen: m.Citizen
+    ) -> tuple[Decision, Placement]:
+        """The decision with the role someone is on duty for (up the escalation path), the
+        reasons recorded; and the placement, for the question to say why."""
+        role = decision.role or library.default_role
+        placement = self.knowledge.place(session, library, role, citizen.area)
+        if not placement.moved:
+            return decision, placement
+        ask_area = library.role(placement.role).area_bound and citizen.area_label is None
+        moved = replace(
+            decision,
+            role=placement.role,
+            ask_area=ask_area and decision.action is Action.ROUTE,
+            reasons=(*decision.reasons, *placement.reasons),
+        )
+        return moved, placement
 
     @staticmethod
     def _set_area(session: Session, citizen: m.Citizen, effect: core.SetArea) -> None:

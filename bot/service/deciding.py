@@ -137,6 +137,9 @@ class Decider:
         )
         if assisted is not None:
             decision = honour(decision, assisted.requested, library, assisted.parse.engine)
+        placement = None
+        if decision.action in (Action.EMERGENCY, Action.ROUTE):
+            decision, placement = self.conversations.staffed(session, library, decision, citizen)
         decisions.record(session, message.id, language, decision, parse)
         hours = self.knowledge.response_hours(library, decision.role)
 
@@ -168,6 +171,7 @@ class Decider:
             library.default_role,
             text="\n".join([*earlier, message.text]) if earlier else None,
             flush=False,
+            placement=placement,
         )
 
         def replies_once_stored() -> list[Reply]:

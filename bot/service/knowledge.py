@@ -10,15 +10,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
 from bot.core.library import Library
+from bot.core.staffing import Placement, Staffing, place
 from bot.core.types import Thresholds
 from bot.nlu.engine import Engine, SklearnEngine
 from bot.nlu.rasa_format import LibraryFileError, LibraryFiles, read_domain, read_thresholds
 from bot.service.models_registry import EngineHolder
+from bot.store import team
 from bot.store.library_repo import library_version, load_library
 
 log = logging.getLogger(__name__)
 
 LIBRARY_CHECK_SECONDS = 2.0  # how often to look whether an admin changed the library
+STAFFING_CHECK_SECONDS = 5.0  # how often to read who is on duty
 
 
 class Knowledge:
@@ -34,6 +37,8 @@ class Knowledge:
         self._library_version = -1
         self._library_checked = 0.0
         self._fallback_texts: dict[tuple[str, str], str] | None = None
+        self._staffing: Staffing | None = None
+        self._staffing_read = 0.0
 
     def library(self, session: Session) -> Library:
         now = time.monotonic()
@@ -63,6 +68,22 @@ class Knowledge:
 
     def invalidate_library(self) -> None:
         self._library = None
+
+    def staffing(self, session: Session) -> Staffing:
+        """Who is on duty (active professionals' roles and areas), read at most every few
+        seconds: a question must never wait for a colleague who left, nor skip one who joined."""
+        now = time.monotonic()
+        if self._staffing is None or now - self._staffing_read > STAFFING_CHECK_SECONDS:
+            self._staffing = team.staffing(session)
+            self._staffing_read = now
+        return self._staffing
+
+    def invalidate_staffing(self) -> None:
+        self._staffing = None
+
+    def place(self, session: Session, library: Library, role: str, area: str | None) -> Placement:
+        """Where a new question for `role` lands: up the escalation path past roles nobody holds."""
+        return place(role, area, library, self.staffing(session))
 
     def engine(self, session: Session) -> Engine:
         return self._fixed_engine or self._holder.get(session)

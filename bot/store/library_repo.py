@@ -33,6 +33,7 @@ def replace_library(session: Session, lib: LibraryFiles, actor: str = "import") 
         row = existing_roles.get(slug) or m.Role(slug=slug)
         row.name_en, row.name_nl = data.name_en, data.name_nl
         row.area_bound, row.response_hours = data.area_bound, data.response_hours
+        row.escalates_to = data.escalates_to if data.escalates_to in roles else None
         session.add(row)
     session.flush()
     for intent in lib.intents.values():
@@ -69,7 +70,8 @@ def export_library(session: Session) -> LibraryFiles:
     lib.default_role = get_state(session, "library.default_role") or "public_order_officer"
     lib.domain_extra = _unjson(get_state(session, "library.domain_extra")) or {}
     for r in session.scalars(select(m.Role).order_by(m.Role.slug)):
-        lib.roles[r.slug] = RoleData(r.slug, r.name_en, r.name_nl, r.area_bound, r.response_hours)
+        lib.roles[r.slug] = RoleData(r.slug, r.name_en, r.name_nl, r.area_bound, r.response_hours,
+                                     r.escalates_to)
     for i in session.scalars(select(m.Intent)):
         lib.intents[i.name] = IntentData(i.name, Mode(i.mode), i.role, i.extra)
     for ex in session.scalars(select(m.TrainingExample).order_by(m.TrainingExample.id)):
@@ -103,7 +105,8 @@ def load_library(session: Session, default_role: str | None = None,
     """The policy's immutable view of the library (approved answers only); `fallback_texts` fill
     in system texts the imported library lacks."""
     roles = {
-        r.slug: RoleValue(r.slug, {"en": r.name_en, "nl": r.name_nl}, r.area_bound, r.response_hours)
+        r.slug: RoleValue(r.slug, {"en": r.name_en, "nl": r.name_nl}, r.area_bound, r.response_hours,
+                          r.escalates_to)
         for r in session.scalars(select(m.Role))
     }
     intents = {

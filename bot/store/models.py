@@ -93,6 +93,8 @@ class Role(Base):
     area_bound: Mapped[bool] = mapped_column(Boolean, default=False)
     response_hours: Mapped[float] = mapped_column(Float, default=24.0)
     staffed_hours: Mapped[str | None] = mapped_column(String(64))  # e.g. "08:00-18:00", None = always
+    # The next role up when nobody of this role can answer; None: the admins.
+    escalates_to: Mapped[str | None] = mapped_column(String(64))
 
 
 class Area(Base):
@@ -220,6 +222,9 @@ class Question(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     close_reason: Mapped[str | None] = mapped_column(String(32))
     reminded: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalations: Mapped[int] = mapped_column(Integer, default=0)  # steps up the escalation path
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    for_admins: Mapped[bool] = mapped_column(Boolean, default=False)  # nobody on the path: admins
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     notes: Mapped[list[Note]] = relationship(cascade="all, delete-orphan", order_by="Note.id")

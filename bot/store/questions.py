@@ -6,8 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from bot.core.staffing import Placement
 from bot.core.types import Action, Decision, QuestionStatus
 from bot.store import models as m
+
+TRIAGE = "triage"  # the author of the notes the service writes on a question
 
 EMERGENCY_PRIORITY = 100
 HANDOFF_PRIORITY = 1  # the citizen asked for a person after a library answer did not help
@@ -24,10 +27,12 @@ def open_question(
     priority: int = 0,
     text: str | None = None,
     flush: bool = True,
+    placement: Placement | None = None,
 ) -> m.Question:
     """Open a queue item for `message` (routed or an emergency). `text` is what the professional
     reads, the message's text by default; `flush=False` leaves the insert to the caller's flush
-    (a batch flushes its questions together), and the message is linked once the id exists."""
+    (a batch flushes its questions together), and the message is linked once the id exists.
+    `placement` says why it went up the escalation path, if it did (the question says so)."""
     emergency = decision.action is Action.EMERGENCY
     now = datetime.now(UTC)
     question = m.Question(
@@ -45,6 +50,10 @@ def open_question(
         due_at=now + (EMERGENCY_DUE if emergency else timedelta(hours=response_hours)),
         created_at=now,
     )
+    if placement is not None and placement.moved:
+        question.for_admins = placement.for_admins
+        question.escalations, question.escalated_at = 1, now
+        question.notes.append(m.Note(author=TRIAGE, text="; ".join(placement.reasons)))
     session.add(question)
     if flush:
         session.flush()

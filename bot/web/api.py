@@ -315,8 +315,10 @@ def create_app(services: Services | None = None) -> FastAPI:
                     select(m.OutboxItem.status, func.count()).group_by(m.OutboxItem.status)).all())
                 model = session.scalars(select(m.ModelRecord.version).where(
                     m.ModelRecord.active.is_(True))).first()
+                unstaffed = svc.triage.knowledge.staffing(session).unstaffed(svc.triage.library(session))
             return {"status": "ok", "database": "ok", "engine": svc.settings.engine, "model": model,
-                    "outbox": outbox, "channels": dict(getattr(request.app.state, "channel_health", {}))}
+                    "outbox": outbox, "channels": dict(getattr(request.app.state, "channel_health", {})),
+                    "unstaffed_roles": unstaffed}
 
         try:
             body = await asyncio.to_thread(check)

@@ -21,7 +21,7 @@ from bot.channels.telegram.sender import StaffUnreachable, send_direct
 
 log = logging.getLogger(__name__)
 
-PUSHED_EVENTS = ("question.created", "question.reassigned")
+PUSHED_EVENTS = ("question.created", "question.reassigned", "question.escalated")
 
 
 class Pusher:
@@ -35,7 +35,8 @@ class Pusher:
         """Called by the intake service, often from a worker thread: hand over to the loop."""
         if event not in PUSHED_EVENTS:
             return
-        coro = self.push_question(question_id)
+        coro = (self.push_escalated(question_id) if event == "question.escalated"
+                else self.push_question(question_id))
         try:
             self.loop.call_soon_threadsafe(self.spawn, coro)
         except RuntimeError:  # the loop is closed: the service is stopping
@@ -56,6 +57,11 @@ class Pusher:
             return 0
         sent = await asyncio.gather(*(self._send(chat, card) for chat in chats))
         return sum(sent)
+
+    async def push_escalated(self, question_id: int) -> int:
+        """An emergency nobody claimed, now for the next role up (or the admins)."""
+        prefix = await asyncio.to_thread(staff.escalation_note, self.deps, question_id)
+        return await self.push_question(question_id, prefix=prefix)
 
     async def _send(self, chat_id: str, card: staff.Card) -> bool:
         try:

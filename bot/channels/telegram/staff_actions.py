@@ -255,7 +255,8 @@ def answer(deps: Deps, chat_id: str, replied_to: int, text: str, update_id: int)
 
 
 def targets(deps: Deps, question_id: int) -> tuple[list[str], m.Question | None]:
-    """Linked professionals to push a question to: its role (and area, except emergencies)."""
+    """Linked professionals to push a question to: its role (and area, except emergencies); the
+    admins too when nobody on the escalation path is on duty."""
     with deps.services.sessions() as session:
         question = session.get(m.Question, question_id)
         if question is None:
@@ -267,11 +268,22 @@ def targets(deps: Deps, question_id: int) -> tuple[list[str], m.Question | None]
             )
         ):
             viewer = Viewer.of(pro)
+            if question.for_admins and pro.is_admin:
+                chats.append(pro.telegram_chat_id or "")
+                continue
             if question.role not in viewer.roles:
                 continue
             if question.emergency or viewer.may_see(question):
                 chats.append(pro.telegram_chat_id or "")
         return chats, question
+
+
+def escalation_note(deps: Deps, question_id: int) -> str:
+    with deps.services.sessions() as session:
+        library = deps.services.triage.library(session)
+        return deps.text(library, "utter_tg_escalated", deps.settings.staff_language,
+                         question_id=question_id,
+                         minutes=f"{deps.services.settings.emergency_escalation_minutes:g}")
 
 
 def push_card(deps: Deps, question_id: int, prefix: str = "") -> Card | None:
