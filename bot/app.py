@@ -55,7 +55,7 @@ def build(settings: Settings, migrate_db: bool = True) -> Services:
         migrate(db)
     sessions = make_sessionmaker(db)
     triage = TriageService(settings, sessions)
-    if settings.engine == "rasa":  # a Rasa server over HTTP; bot.nlu.rasa_part runs it when managed
+    if settings.engine == "rasa":  # a Rasa server over HTTP; bot.service.rasa_part runs it when managed
         from bot.nlu.rasa_engine import RasaEngine
 
         triage.set_engine(RasaEngine.from_settings(settings))

@@ -15,7 +15,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bot.app import Services, build, import_library_files, library_is_empty
-from bot.config import Settings
+from bot.config import PROJECT_ROOT, Settings
 from bot.nlu.rasa_format import LibraryFileError, write_library
 
 app = typer.Typer(help="Citizen Q&A triage for public-safety teams.", no_args_is_help=True)
@@ -111,6 +111,21 @@ def library_export(
     out.print(f"wrote {len(files)} files to {nlu} and {domain}")
 
 
+@library_app.command("rules")
+def library_rules(
+    nlu: Annotated[Path, typer.Option(help="Rasa NLU data directory.")] = PROJECT_ROOT / "nlu_data",
+    domain: Annotated[Path, typer.Option(help="Rasa domain directory.")] = PROJECT_ROOT / "responses",
+) -> None:
+    """Regenerate rules.yml (for running Rasa itself) from the files, after adding an intent."""
+    from bot.nlu.rasa_project import write_rules
+
+    try:
+        target = write_rules(nlu, domain)
+    except LibraryFileError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(f"wrote {target}")
+
+
 # -- the model ----------------------------------------------------------------------------------
 
 
@@ -145,13 +160,30 @@ def train(
     """Train the model from the library in the database and activate it."""
     services = _services()
     if engine == "rasa":
-        from bot.nlu import rasa_engine
-
-        rasa_engine.train_cli(services, out)
+        train_rasa(services, out)
         return
     if engine != "sklearn":
         raise _fail("engine must be sklearn or rasa")
     _train(services, folds)
+
+
+def train_rasa(services: Services, console: Console) -> None:
+    """`triage train --engine rasa`: export the library, `rasa train nlu`, activate the model."""
+    from bot.nlu.rasa_engine import RasaNotInstalled, RasaSettings, swap_on_server
+    from bot.service.rasa_models import train_from_db
+
+    rasa = RasaSettings()
+    try:
+        rasa.require_venv()
+        with console.status("training with Rasa (rasa train nlu)"):
+            trained = train_from_db(services, rasa)
+    except (RasaNotInstalled, RuntimeError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(1) from exc
+    console.print(f"trained Rasa model {trained.version}: {trained.examples} examples, "
+                  f"{trained.intents} intents, {trained.seconds:.1f} s -> {trained.path}")
+    if swap_on_server(trained.path, rasa):
+        console.print(f"loaded on the running Rasa server at {rasa.base_url}")
 
 
 @app.command()
@@ -169,9 +201,12 @@ def evaluate(
     with services.sessions() as session:
         texts, labels = training_data(session)
     if engine == "rasa":
-        from bot.nlu import rasa_engine
+        from bot.nlu.rasa_engine import RasaSettings
+        from bot.nlu.rasa_training import cross_validate_rasa
 
-        report = rasa_engine.cross_validate_rasa(services, texts, labels, folds)
+        rasa = RasaSettings()
+        rasa.require_venv()
+        report = cross_validate_rasa(services.settings, rasa, texts, labels, folds)
     else:
         report = cross_validate(texts, labels, lambda t, y: fit(t, y).engine.parse_many, "sklearn", folds)
     if as_json:

@@ -80,6 +80,20 @@ def test_export_import_round_trip_and_bad_import(initialised: Path, tmp_path: Pa
     assert bad.returncode == 1 and "broken.yml:2" in bad.stderr
 
 
+def test_library_rules_regenerates_rules_yml_from_the_files(tmp_path: Path) -> None:
+    import shutil
+
+    nlu, domain = tmp_path / "nlu_data", tmp_path / "responses"
+    shutil.copytree(PROJECT_ROOT / "nlu_data", nlu)
+    shutil.copytree(PROJECT_ROOT / "responses", domain)
+    (nlu / "rules.yml").unlink()
+    result = triage(tmp_path, "library", "rules", "--nlu", str(nlu), "--domain", str(domain))
+    assert result.returncode == 0, result.stderr
+    assert "wrote" in result.stdout and "rules.yml" in result.stdout
+    expected = (PROJECT_ROOT / "nlu_data" / "rules.yml").read_text(encoding="utf-8")
+    assert (nlu / "rules.yml").read_text(encoding="utf-8") == expected
+
+
 def test_chat_and_queue_in_the_terminal(initialised: Path) -> None:
     chat = triage(initialised, "chat", "--sender", "t1",
                   stdin="hallo\nik wil graag de burgemeester spreken over ons buurtfeest\nquit\n")

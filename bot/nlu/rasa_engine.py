@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,12 +27,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.config import PROJECT_ROOT, Settings
 from bot.core.types import IntentScore, Language, Parse
 from bot.nlu.engine import EngineUnavailable
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from bot.app import Services
-    from bot.nlu.evaluate import Report
 
 log = logging.getLogger(__name__)
 
@@ -204,26 +198,7 @@ class RasaEngine:
         return response.json() if response.content else None
 
 
-# -- the command line (bot/cli.py) ------------------------------------------------------------
-
-
-def train_cli(services: Services, console: Console) -> None:
-    """`triage train --engine rasa`: export the library, `rasa train nlu`, activate the model."""
-    from bot.nlu.rasa_training import train_from_db
-
-    rasa = RasaSettings()
-    try:
-        rasa.require_venv()
-        with console.status("training with Rasa (rasa train nlu)"):
-            trained = train_from_db(services, rasa)
-    except (RasaNotInstalled, RuntimeError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise SystemExit(1) from exc
-    console.print(f"trained Rasa model {trained.version}: {trained.examples} examples, "
-                  f"{trained.intents} intents, {trained.seconds:.1f} s -> {trained.path}")
-    swapped = swap_on_server(trained.path, rasa)
-    if swapped:
-        console.print(f"loaded on the running Rasa server at {rasa.base_url}")
+# -- a running server -----------------------------------------------------------------------------
 
 
 def swap_on_server(model: Path, rasa: RasaSettings | None = None,
@@ -239,13 +214,3 @@ def swap_on_server(model: Path, rasa: RasaSettings | None = None,
     except EngineUnavailable:
         return False
     return True
-
-
-def cross_validate_rasa(services: Services, texts: Sequence[str], labels: Sequence[str],
-                        folds: int = 5) -> Report:
-    """`triage evaluate --engine rasa`: the same k-fold split and Report as the embedded engine."""
-    from bot.nlu.rasa_training import cross_validate_rasa as run
-
-    rasa = RasaSettings()
-    rasa.require_venv()
-    return run(services.settings, rasa, texts, labels, folds)

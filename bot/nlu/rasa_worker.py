@@ -1,6 +1,6 @@
 """A long-lived helper that runs under `.venv-rasa` (Python 3.10): trains and parses in one process.
 
-The service never imports this module (nor Rasa); `bot.nlu.rasa_engine.RasaWorker` starts it as
+The service never imports this module (nor Rasa); `bot.nlu.rasa_training.RasaWorker` starts it as
 `.venv-rasa/bin/python bot/nlu/rasa_worker.py` and talks JSON lines over stdin/stdout. Rasa is
 imported once, so k-fold cross-validation does not pay Rasa's ~10 s start-up per fold.
 

@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +22,10 @@ from sqlalchemy.orm import Session
 from bot.app import Services
 from bot.nlu.engine import SklearnEngine, train
 from bot.nlu.evaluate import Report, cross_validate
+from bot.nlu.rasa_engine import ENGINE_NAME as RASA
+from bot.nlu.rasa_engine import RasaSettings
+from bot.nlu.rasa_training import cross_validate_rasa
+from bot.service import rasa_models
 from bot.service.models_registry import activate_model, active_model, train_from_db
 from bot.service.queue import audit
 from bot.store import models as m
@@ -71,6 +76,14 @@ def not_worse(
         after["accuracy"] >= before["accuracy"] - tolerance
         and after["macro_f1"] >= before["macro_f1"] - tolerance
     )
+
+
+def _reason(before: dict[str, Any] | None, accept: bool) -> str:
+    if not before or "accuracy" not in before:
+        return "no recorded metrics for the active model"
+    if accept:
+        return "not worse than the active model"
+    return "worse than the active model: confirm to activate anyway"
 
 
 def _running(current: dict[str, Any], now: datetime) -> bool:
@@ -133,10 +146,8 @@ def run(services: Services, actor: str, folds: int = FOLDS) -> dict[str, Any]:
 
 
 def _run(services: Services, actor: str, folds: int) -> dict[str, Any]:
-    if services.settings.engine == "rasa":  # train with Rasa and swap the model on its server
-        from bot.nlu.rasa_training import retrain_from_console
-
-        return retrain_from_console(services, actor, folds)
+    if services.settings.engine == RASA:  # train with Rasa and swap the model on its server
+        return _run_rasa(services, actor, folds)
     with services.sessions() as session:
         texts, labels = training_data(session)
         active = active_model(session)
@@ -161,13 +172,7 @@ def _run(services: Services, actor: str, folds: int) -> dict[str, Any]:
         "after": after,
         "candidate": trained.result.engine.version,
         "finished_at": datetime.now(UTC).isoformat(),
-        "reason": (
-            "no recorded metrics for the active model"
-            if not before or "accuracy" not in before
-            else "not worse than the active model"
-            if accept
-            else "worse than the active model: confirm to activate anyway"
-        ),
+        "reason": _reason(before, accept),
     }
     with services.sessions.begin() as session:
         final["started_at"] = status(session).get("started_at")
@@ -186,9 +191,56 @@ def _run(services: Services, actor: str, folds: int) -> dict[str, Any]:
     return final
 
 
-def _update(services: Services, values: dict[str, Any]) -> None:
+def _run_rasa(services: Services, actor: str, folds: int) -> dict[str, Any]:
+    """`_run` with the Rasa engine: cross-validate with Rasa, train, activate when not worse than
+    the active Rasa model, and load it on the Rasa server this process parses with."""
+    rasa = RasaSettings()
+    with services.sessions() as session:
+        texts, labels = training_data(session)
+        active = active_model(session, RASA)
+        before = dict(active.metrics or {}) | {"version": active.version} if active else None
+    report = cross_validate_rasa(services.settings, rasa, texts, labels, folds)
+    after = metrics_of(report)
+    _update(services, {"step": "training"})
+    trained = rasa_models.train_from_db(services, rasa, activate=False)
+    after["version"] = trained.version
+    accept = not_worse(before, after)
     with services.sessions.begin() as session:
-        _save(session, status(session) | values)
+        record = session.scalars(
+            select(m.ModelRecord).where(m.ModelRecord.version == trained.version)
+        ).one()
+        record.metrics = after
+        if accept:
+            activate_model(session, trained.version, RASA)
+            audit(
+                session,
+                actor,
+                "model.activate",
+                f"model:{trained.version}",
+                {"before": before, "after": after, "automatic": True},
+            )
+    if accept:
+        rasa_models.swap_in_this_process(services, trained.path)
+    return _update(
+        services,
+        {
+            "state": "done" if accept else "pending",
+            "actor": actor,
+            "before": before,
+            "after": after,
+            "candidate": trained.version,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "reason": _reason(before, accept),
+        },
+    )
+
+
+def _update(services: Services, values: dict[str, Any]) -> dict[str, Any]:
+    """Merge `values` into the stored status; returns the new status."""
+    with services.sessions.begin() as session:
+        merged = status(session) | values
+        _save(session, merged)
+        return merged
 
 
 def confirm(services: Services, actor: str) -> dict[str, Any]:
@@ -204,8 +256,7 @@ def confirm(services: Services, actor: str) -> dict[str, Any]:
         if record is None:
             raise RetrainError(f"model {version} is gone")
         engine = record.engine
-        if engine != "rasa":
-            activate_model(session, version)
+        activate_model(session, version, engine)
         audit(
             session,
             actor,
@@ -216,12 +267,8 @@ def confirm(services: Services, actor: str) -> dict[str, Any]:
         current |= {"state": "done", "reason": f"activated by {actor} after review"}
         _save(session, current)
         path = record.path
-    from pathlib import Path
-
-    if engine == "rasa":
-        from bot.nlu.rasa_training import confirm_from_console
-
-        confirm_from_console(services, version)
+    if engine == RASA:
+        rasa_models.swap_in_this_process(services, Path(path))
         return current
     use_in_this_process(services, SklearnEngine.load(Path(path)))
     return current
@@ -240,5 +287,5 @@ def discard(services: Services, actor: str) -> dict[str, Any]:
 
 def use_in_this_process(services: Services, engine: SklearnEngine) -> None:
     """Use the activated model here at once; other processes notice the active flag. (With
-    ENGINE=rasa, `bot.nlu.rasa_training` activates the model and loads it on the Rasa server.)"""
+    ENGINE=rasa, `rasa_models.swap_in_this_process` loads it on the Rasa server.)"""
     services.triage.use_model(engine)

@@ -25,7 +25,7 @@ def test_rasa_data_validate_passes(rasa_settings: RasaSettings, tmp_path) -> Non
 
 def test_rules_yml_is_generated_from_the_routing(library) -> None:  # type: ignore[no-untyped-def]
     written = (PROJECT_ROOT / "nlu_data" / "rules.yml").read_text(encoding="utf-8")
-    assert written == rules_text(library), "run `python -m bot.nlu.rasa_project` to regenerate"
+    assert written == rules_text(library), "run `triage library rules` to regenerate"
 
 
 def test_every_intent_and_the_fallback_lead_to_our_actions(library) -> None:  # type: ignore[no-untyped-def]
