@@ -82,12 +82,14 @@ class RasaNotInstalled(RuntimeError):
 def rasa_env(settings: Settings | None = None) -> dict[str, str]:
     """Environment for Rasa subprocesses: quiet, no telemetry, the cache in the data dir."""
     env = dict(os.environ)
-    env.update({
-        "RASA_TELEMETRY_ENABLED": "false",
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-        "PYTHONWARNINGS": "ignore",
-    })
+    env.update(
+        {
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "PYTHONWARNINGS": "ignore",
+        }
+    )
     if settings is not None:
         env["RASA_CACHE_DIRECTORY"] = str((settings.data_dir / "rasa-cache").resolve())
     return env
@@ -117,8 +119,14 @@ class RasaEngine:
 
     name = ENGINE_NAME
 
-    def __init__(self, base_url: str, token: str, timeout: float = 15.0,
-                 transport: httpx.BaseTransport | None = None, managed: bool = False) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        timeout: float = 15.0,
+        transport: httpx.BaseTransport | None = None,
+        managed: bool = False,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.managed = managed
@@ -174,18 +182,19 @@ class RasaEngine:
 
     def load_model(self, model_file: Path) -> str:
         """Swap the server's model (`PUT /model`); conversations continue on the new one."""
-        self._request("PUT", "/model", json={"model_file": str(Path(model_file).resolve())},
-                      timeout=120.0)
+        self._request("PUT", "/model", json={"model_file": str(Path(model_file).resolve())}, timeout=120.0)
         return self.refresh_version()
 
     def close(self) -> None:
         self._client.close()
 
-    def _request(self, method: str, path: str, json: Any = None,
-                 timeout: float | None = None) -> Any:
+    def _request(self, method: str, path: str, json: Any = None, timeout: float | None = None) -> Any:
         try:
             response = self._client.request(
-                method, path, params={"token": self.token}, json=json,
+                method,
+                path,
+                params={"token": self.token},
+                json=json,
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.TransportError as exc:
@@ -201,8 +210,7 @@ class RasaEngine:
 # -- a running server -----------------------------------------------------------------------------
 
 
-def swap_on_server(model: Path, rasa: RasaSettings | None = None,
-                   engine: RasaEngine | None = None) -> bool:
+def swap_on_server(model: Path, rasa: RasaSettings | None = None, engine: RasaEngine | None = None) -> bool:
     """Load `model` on a running server when there is one (known token); False when none runs."""
     rasa = rasa or RasaSettings()
     if engine is None:

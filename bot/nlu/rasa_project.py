@@ -40,13 +40,19 @@ _RULE_HEADER = (
 def rules_for(lib: LibraryFiles) -> dict[str, Any]:
     """One rule per intent, plus the low-confidence fallback, in Rasa's rules format."""
     rules: list[dict[str, Any]] = [
-        {"rule": "unsure of the intent: pass to a professional",
-         "steps": [{"intent": FALLBACK_INTENT}, {"action": ACTION_ROUTE}]},
+        {
+            "rule": "unsure of the intent: pass to a professional",
+            "steps": [{"intent": FALLBACK_INTENT}, {"action": ACTION_ROUTE}],
+        },
     ]
     for intent in sorted(lib.intents.values(), key=lambda i: (list(Mode).index(i.mode), i.name)):
         action = _ACTION_OF_MODE[intent.mode]
-        rules.append({"rule": f"{intent.name} ({intent.mode.value})",
-                      "steps": [{"intent": intent.name}, {"action": action}]})
+        rules.append(
+            {
+                "rule": f"{intent.name} ({intent.mode.value})",
+                "steps": [{"intent": intent.name}, {"action": action}],
+            }
+        )
     return {"version": "3.1", "rules": rules}
 
 
@@ -79,8 +85,9 @@ def write_project(lib: LibraryFiles, root: Path, config_file: Path) -> Project:
     write_library(lib, nlu_dir, domain_dir)
     (nlu_dir / "rules.yml").write_text(rules_text(lib), encoding="utf-8")
     if "actions" not in lib.domain_extra:
-        (domain_dir / "actions.yml").write_text(yaml.safe_dump(domain_actions(), sort_keys=False),
-                                                encoding="utf-8")
+        (domain_dir / "actions.yml").write_text(
+            yaml.safe_dump(domain_actions(), sort_keys=False), encoding="utf-8"
+        )
     config = root / "config.yml"
     shutil.copyfile(config_file, config)
     return Project(root, nlu_dir, domain_dir, config)

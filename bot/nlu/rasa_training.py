@@ -38,25 +38,35 @@ class TrainedRasa:
     seconds: float
 
 
-def run_rasa(rasa: RasaSettings, settings: Settings, args: list[str], cwd: Path,
-             timeout: float = 1800) -> str:
+def run_rasa(
+    rasa: RasaSettings, settings: Settings, args: list[str], cwd: Path, timeout: float = 1800
+) -> str:
     """Run the `rasa` command; raises RuntimeError with the tail of its output when it fails."""
     rasa.require_venv()
-    proc = subprocess.run([str(rasa.rasa_bin), *args], cwd=cwd, env=rasa_env(settings),
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        [str(rasa.rasa_bin), *args],
+        cwd=cwd,
+        env=rasa_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
         raise RuntimeError(f"rasa {args[0]} failed ({proc.returncode}):\n{tail}")
     return proc.stdout
 
 
-def train_project(lib: LibraryFiles, settings: Settings, rasa: RasaSettings,
-                  full: bool = False, name: str | None = None) -> TrainedRasa:
+def train_project(
+    lib: LibraryFiles, settings: Settings, rasa: RasaSettings, full: bool = False, name: str | None = None
+) -> TrainedRasa:
     """Export `lib` to a temporary project and train it: `rasa train nlu` (or `rasa train`)."""
     texts = [e.text for e in lib.examples]
     labels = [e.intent for e in lib.examples]
-    version = name or f"{'full' if full else 'nlu'}-{time.strftime('%Y%m%d-%H%M%S')}-" \
-                      f"{data_version(texts, labels)}"
+    version = (
+        name or f"{'full' if full else 'nlu'}-{time.strftime('%Y%m%d-%H%M%S')}-{data_version(texts, labels)}"
+    )
     out = rasa.models_path(settings).resolve()
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -64,8 +74,7 @@ def train_project(lib: LibraryFiles, settings: Settings, rasa: RasaSettings,
         project = write_project(lib, Path(tmp), settings.config_file)
         common = ["--config", str(project.config), "--out", str(out), "--fixed-model-name", version]
         if full:
-            args = ["train", "--data", str(project.nlu_dir), "--domain", str(project.domain_dir),
-                    *common]
+            args = ["train", "--data", str(project.nlu_dir), "--domain", str(project.domain_dir), *common]
         else:
             args = ["train", "nlu", "--nlu", str(project.nlu_dir), *common]
         run_rasa(rasa, settings, args, cwd=Path(tmp))
@@ -84,8 +93,12 @@ class RasaWorker:
     def __init__(self, rasa: RasaSettings, settings: Settings, log: IO[str] | None = None) -> None:
         rasa.require_venv()
         self._proc = subprocess.Popen(
-            [str(rasa.python_bin), str(WORKER)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=log or subprocess.DEVNULL, text=True, env=rasa_env(settings),
+            [str(rasa.python_bin), str(WORKER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log or subprocess.DEVNULL,
+            text=True,
+            env=rasa_env(settings),
             cwd=settings.data_dir,
         )
         self._lock = threading.Lock()
@@ -126,8 +139,7 @@ class RasaWorker:
 
 def _examples(texts: Sequence[str], labels: Sequence[str]) -> LibraryFiles:
     lib = LibraryFiles()
-    lib.examples = [Example(label, "", text, "nlu.yml")
-                    for text, label in zip(texts, labels, strict=True)]
+    lib.examples = [Example(label, "", text, "nlu.yml") for text, label in zip(texts, labels, strict=True)]
     return lib
 
 
@@ -139,8 +151,13 @@ def fold_fitter(worker: RasaWorker, settings: Settings, workdir: Path) -> Any:
         fold = next(counter)
         nlu_dir = workdir / f"fold{fold}" / "nlu"
         write_library(_examples(texts, labels), nlu_dir, workdir / f"fold{fold}" / "domain")
-        trained = worker.request(op="train", config=str(settings.config_file.resolve()),
-                                 nlu=str(nlu_dir), out=str(workdir / "models"), name=f"fold{fold}")
+        trained = worker.request(
+            op="train",
+            config=str(settings.config_file.resolve()),
+            nlu=str(nlu_dir),
+            out=str(workdir / "models"),
+            name=f"fold{fold}",
+        )
         worker.request(op="load", model=trained["model"])
 
         def parse(batch: Sequence[str]) -> list[Parse]:
@@ -152,11 +169,11 @@ def fold_fitter(worker: RasaWorker, settings: Settings, workdir: Path) -> Any:
     return fit
 
 
-def cross_validate_rasa(settings: Settings, rasa: RasaSettings, texts: Sequence[str],
-                        labels: Sequence[str], folds: int = 5) -> Report:
+def cross_validate_rasa(
+    settings: Settings, rasa: RasaSettings, texts: Sequence[str], labels: Sequence[str], folds: int = 5
+) -> Report:
     """k-fold cross-validation with Rasa: the split and the Report of `cross_validate`."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="rasa-cv-") as tmp, \
-            RasaWorker(rasa, settings) as worker:
+    with tempfile.TemporaryDirectory(prefix="rasa-cv-") as tmp, RasaWorker(rasa, settings) as worker:
         fit = fold_fitter(worker, settings, Path(tmp))
         return cross_validate(texts, labels, fit, ENGINE_NAME, folds)

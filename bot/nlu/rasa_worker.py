@@ -45,8 +45,9 @@ def main() -> None:
             op = request.get("op")
             if op == "train":
                 start = time.perf_counter()
-                model = train_nlu(request["config"], request["nlu"], request["out"],
-                                  fixed_model_name=request.get("name"))
+                model = train_nlu(
+                    request["config"], request["nlu"], request["out"], fixed_model_name=request.get("name")
+                )
                 if not model:
                     raise RuntimeError("Rasa trained no model")
                 answer = {"ok": True, "model": str(model), "seconds": time.perf_counter() - start}

@@ -65,9 +65,7 @@ def metrics_of(report: Report) -> dict[str, Any]:
     }
 
 
-def not_worse(
-    before: dict[str, Any] | None, after: dict[str, Any], tolerance: float = TOLERANCE
-) -> bool:
+def not_worse(before: dict[str, Any] | None, after: dict[str, Any], tolerance: float = TOLERANCE) -> bool:
     """The candidate may replace the active model without asking: no recorded metrics to beat,
     or neither accuracy nor macro-F1 dropped by more than `tolerance`."""
     if not before or "accuracy" not in before or "macro_f1" not in before:
@@ -113,9 +111,7 @@ def start(services: Services, actor: str, folds: int | None = None) -> threading
             },
         )
         audit(session, actor, "model.retrain", None, None)
-    thread = threading.Thread(
-        target=run, args=(services, actor, folds or FOLDS), name="retrain", daemon=True
-    )
+    thread = threading.Thread(target=run, args=(services, actor, folds or FOLDS), name="retrain", daemon=True)
     thread.start()
     return thread
 
@@ -154,15 +150,11 @@ def _run(services: Services, actor: str, folds: int) -> dict[str, Any]:
         before = dict(active.metrics or {}) if active else None
         if before is not None and active is not None:
             before["version"] = active.version
-    report = cross_validate(
-        texts, labels, lambda t, y: train(t, y).engine.parse_many, "sklearn", folds
-    )
+    report = cross_validate(texts, labels, lambda t, y: train(t, y).engine.parse_many, "sklearn", folds)
     after = metrics_of(report)
     _update(services, {"step": "training"})
     with services.sessions.begin() as session:
-        trained = train_from_db(
-            session, services.settings.models_dir, activate=False, metrics=after
-        )
+        trained = train_from_db(session, services.settings.models_dir, activate=False, metrics=after)
     after["version"] = trained.result.engine.version
     accept = not_worse(before, after)
     final: dict[str, Any] = {
@@ -206,9 +198,7 @@ def _run_rasa(services: Services, actor: str, folds: int) -> dict[str, Any]:
     after["version"] = trained.version
     accept = not_worse(before, after)
     with services.sessions.begin() as session:
-        record = session.scalars(
-            select(m.ModelRecord).where(m.ModelRecord.version == trained.version)
-        ).one()
+        record = session.scalars(select(m.ModelRecord).where(m.ModelRecord.version == trained.version)).one()
         record.metrics = after
         if accept:
             activate_model(session, trained.version, RASA)
@@ -250,9 +240,7 @@ def confirm(services: Services, actor: str) -> dict[str, Any]:
         version = current.get("candidate")
         if current.get("state") != "pending" or not version:
             raise RetrainError("there is no model waiting for confirmation")
-        record = session.scalars(
-            select(m.ModelRecord).where(m.ModelRecord.version == version)
-        ).first()
+        record = session.scalars(select(m.ModelRecord).where(m.ModelRecord.version == version)).first()
         if record is None:
             raise RetrainError(f"model {version} is gone")
         engine = record.engine

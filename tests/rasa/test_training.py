@@ -24,8 +24,7 @@ from bot.store.library_repo import replace_library, training_data
 from tests.conftest import make_services, make_settings
 from tests.rasa.conftest import Stack
 
-SMALL = {"greet", "thanks", "fire_alarm_beeping", "bike_theft_prevention", "emergency",
-         "noise_nuisance"}
+SMALL = {"greet", "thanks", "fire_alarm_beeping", "bike_theft_prevention", "emergency", "noise_nuisance"}
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +35,12 @@ def small_services(tmp_path_factory: pytest.TempPathFactory, library) -> Iterato
     small = LibraryFiles(
         intents={k: v for k, v in library.intents.items() if k in SMALL},
         examples=[e for e in library.examples if e.intent in SMALL],
-        responses=library.responses, response_files=library.response_files,
-        roles=library.roles, default_role=library.default_role, domain_extra=library.domain_extra)
+        responses=library.responses,
+        response_files=library.response_files,
+        roles=library.roles,
+        default_role=library.default_role,
+        domain_extra=library.domain_extra,
+    )
     with services.sessions.begin() as session:
         replace_library(session, small)
     yield services
@@ -50,8 +53,9 @@ def trained(small_services: Services, rasa_settings) -> m.ModelRecord:  # type: 
     train_rasa(small_services, console)
     assert "trained Rasa model" in console.file.getvalue()  # type: ignore[attr-defined]
     with small_services.sessions() as session:
-        return session.scalars(select(m.ModelRecord).where(m.ModelRecord.engine == "rasa",
-                                                           m.ModelRecord.active.is_(True))).one()
+        return session.scalars(
+            select(m.ModelRecord).where(m.ModelRecord.engine == "rasa", m.ModelRecord.active.is_(True))
+        ).one()
 
 
 def test_train_exports_the_library_and_records_the_model(trained: m.ModelRecord) -> None:
@@ -61,8 +65,9 @@ def test_train_exports_the_library_and_records_the_model(trained: m.ModelRecord)
     assert Path(trained.path).exists() and trained.path.endswith(f"{trained.version}.tar.gz")
 
 
-def test_the_new_model_is_swapped_on_the_running_server(stack: Stack, trained: m.ModelRecord,
-                                                         full_model) -> None:  # type: ignore[no-untyped-def]
+def test_the_new_model_is_swapped_on_the_running_server(
+    stack: Stack, trained: m.ModelRecord, full_model
+) -> None:  # type: ignore[no-untyped-def]
     from pathlib import Path
 
     try:
@@ -75,16 +80,15 @@ def test_the_new_model_is_swapped_on_the_running_server(stack: Stack, trained: m
     assert stack.rasa.version == "full-test"
 
 
-def test_evaluate_gives_the_same_report_as_the_embedded_engine(small_services: Services,
-                                                              rasa_settings) -> None:  # type: ignore[no-untyped-def]
+def test_evaluate_gives_the_same_report_as_the_embedded_engine(
+    small_services: Services, rasa_settings
+) -> None:  # type: ignore[no-untyped-def]
     with small_services.sessions() as session:
         texts, labels = training_data(session)
     rasa = cross_validate_rasa(small_services.settings, rasa_settings, texts, labels, folds=2)
-    embedded = cross_validate(texts, labels, lambda t, y: train(t, y).engine.parse_many,
-                              "sklearn", 2)
+    embedded = cross_validate(texts, labels, lambda t, y: train(t, y).engine.parse_many, "sklearn", 2)
     assert rasa.engine == "rasa" and embedded.engine == "sklearn"
-    assert (rasa.folds, rasa.examples, rasa.intents) == (embedded.folds, embedded.examples,
-                                                          embedded.intents)
+    assert (rasa.folds, rasa.examples, rasa.intents) == (embedded.folds, embedded.examples, embedded.intents)
     assert set(rasa.coverage) == set(embedded.coverage)
     assert [r.intent for r in rasa.per_intent] == [r.intent for r in embedded.per_intent]
     assert sum(r.support for r in rasa.per_intent) == len(texts)
