@@ -55,7 +55,7 @@ def build(settings: Settings, migrate_db: bool = True) -> Services:
     sessions = make_sessionmaker(db)
     senders = in_app_senders()  # live: a channel started later registers its own sender here
     triage = TriageService(settings, sessions, senders=senders)
-    if settings.engine == "rasa":  # a Rasa server over HTTP; bot.nlu.rasa_part runs it when managed
+    if settings.engine == "rasa":  # a Rasa server over HTTP; bot.service.rasa_part runs it when managed
         from bot.nlu.rasa_engine import RasaEngine
 
         triage.set_engine(RasaEngine.from_settings(settings))

@@ -15,7 +15,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bot.app import Services, build, import_library_files, library_is_empty
-from bot.config import Settings
+from bot.config import PROJECT_ROOT, Settings
 from bot.nlu.rasa_format import LibraryFileError, write_library
 
 app = typer.Typer(help="Citizen Q&A triage for public-safety teams.", no_args_is_help=True)
@@ -73,8 +73,10 @@ def init(
         if users.find(session, admin) is None:
             password = secrets.token_urlsafe(12)
             users.create(session, admin, password, is_admin=True, display_name="Administrator")
-            out.print(f"[bold]first admin[/bold] {admin!r}, one-time password: [bold]{password}[/bold]"
-                      " (change it after the first login)")
+            out.print(
+                f"[bold]first admin[/bold] {admin!r}, one-time password: [bold]{password}[/bold]"
+                " (change it after the first login)"
+            )
         else:
             out.print(f"admin {admin!r} exists")
 
@@ -111,6 +113,21 @@ def library_export(
     out.print(f"wrote {len(files)} files to {nlu} and {domain}")
 
 
+@library_app.command("rules")
+def library_rules(
+    nlu: Annotated[Path, typer.Option(help="Rasa NLU data directory.")] = PROJECT_ROOT / "nlu_data",
+    domain: Annotated[Path, typer.Option(help="Rasa domain directory.")] = PROJECT_ROOT / "responses",
+) -> None:
+    """Regenerate rules.yml (for running Rasa itself) from the files, after adding an intent."""
+    from bot.nlu.rasa_project import write_rules
+
+    try:
+        target = write_rules(nlu, domain)
+    except LibraryFileError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(f"wrote {target}")
+
+
 # -- the model ----------------------------------------------------------------------------------
 
 
@@ -124,17 +141,31 @@ def _train(services: Services, folds: int = 5) -> None:
         texts, labels = training_data(session)
     with Progress(console=out, transient=True) as progress:
         task = progress.add_task("cross-validating", total=folds)
-        report = cross_validate(texts, labels, lambda t, y: fit(t, y).engine.parse_many, "sklearn",
-                                folds, on_fold=lambda _: progress.advance(task))
+        report = cross_validate(
+            texts,
+            labels,
+            lambda t, y: fit(t, y).engine.parse_many,
+            "sklearn",
+            folds,
+            on_fold=lambda _: progress.advance(task),
+        )
         progress.add_task("training", total=None)
         with services.sessions.begin() as session:
-            trained = train_from_db(session, services.settings.models_dir,
-                                    metrics={"accuracy": report.accuracy, "macro_f1": report.macro_f1,
-                                             "coverage": report.coverage})
+            trained = train_from_db(
+                session,
+                services.settings.models_dir,
+                metrics={
+                    "accuracy": report.accuracy,
+                    "macro_f1": report.macro_f1,
+                    "coverage": report.coverage,
+                },
+            )
     r = trained.result
-    out.print(f"trained model {r.engine.version}: {r.examples} examples, {r.intents} intents, "
-              f"{r.seconds:.1f} s; {report.folds}-fold accuracy {report.accuracy:.3f}, "
-              f"macro-F1 {report.macro_f1:.3f}")
+    out.print(
+        f"trained model {r.engine.version}: {r.examples} examples, {r.intents} intents, "
+        f"{r.seconds:.1f} s; {report.folds}-fold accuracy {report.accuracy:.3f}, "
+        f"macro-F1 {report.macro_f1:.3f}"
+    )
 
 
 @app.command()
@@ -145,13 +176,32 @@ def train(
     """Train the model from the library in the database and activate it."""
     services = _services()
     if engine == "rasa":
-        from bot.nlu import rasa_engine
-
-        rasa_engine.train_cli(services, out)
+        train_rasa(services, out)
         return
     if engine != "sklearn":
         raise _fail("engine must be sklearn or rasa")
     _train(services, folds)
+
+
+def train_rasa(services: Services, console: Console) -> None:
+    """`triage train --engine rasa`: export the library, `rasa train nlu`, activate the model."""
+    from bot.nlu.rasa_engine import RasaNotInstalled, RasaSettings, swap_on_server
+    from bot.service.rasa_models import train_from_db
+
+    rasa = RasaSettings()
+    try:
+        rasa.require_venv()
+        with console.status("training with Rasa (rasa train nlu)"):
+            trained = train_from_db(services, rasa)
+    except (RasaNotInstalled, RuntimeError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise SystemExit(1) from exc
+    console.print(
+        f"trained Rasa model {trained.version}: {trained.examples} examples, "
+        f"{trained.intents} intents, {trained.seconds:.1f} s -> {trained.path}"
+    )
+    if swap_on_server(trained.path, rasa):
+        console.print(f"loaded on the running Rasa server at {rasa.base_url}")
 
 
 @app.command()
@@ -169,22 +219,30 @@ def evaluate(
     with services.sessions() as session:
         texts, labels = training_data(session)
     if engine == "rasa":
-        from bot.nlu import rasa_engine
+        from bot.nlu.rasa_engine import RasaSettings
+        from bot.nlu.rasa_training import cross_validate_rasa
 
-        report = rasa_engine.cross_validate_rasa(services, texts, labels, folds)
+        rasa = RasaSettings()
+        rasa.require_venv()
+        report = cross_validate_rasa(services.settings, rasa, texts, labels, folds)
     else:
         report = cross_validate(texts, labels, lambda t, y: fit(t, y).engine.parse_many, "sklearn", folds)
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
         return
-    out.print(f"[bold]{report.engine}[/bold], {report.folds}-fold, {report.examples} examples, "
-              f"{report.intents} intents")
-    out.print(f"accuracy {report.accuracy:.3f}  macro-F1 {report.macro_f1:.3f}  coverage at precision "
-              + "  ".join(f"{k}%: {v:.1%}" for k, v in report.coverage.items()))
+    out.print(
+        f"[bold]{report.engine}[/bold], {report.folds}-fold, {report.examples} examples, "
+        f"{report.intents} intents"
+    )
+    out.print(
+        f"accuracy {report.accuracy:.3f}  macro-F1 {report.macro_f1:.3f}  coverage at precision "
+        + "  ".join(f"{k}%: {v:.1%}" for k, v in report.coverage.items())
+    )
     table = Table("intent", "precision", "recall", "F1", "n")
     for row in sorted(report.per_intent, key=lambda r: r.f1):
-        table.add_row(row.intent, f"{row.precision:.2f}", f"{row.recall:.2f}", f"{row.f1:.2f}",
-                      str(row.support))
+        table.add_row(
+            row.intent, f"{row.precision:.2f}", f"{row.recall:.2f}", f"{row.f1:.2f}", str(row.support)
+        )
     out.print(table)
     confusions = Table("true intent", "predicted as", "count", title="most frequent confusions")
     for true, pred, n in report.confusions:
@@ -200,7 +258,7 @@ def classify(
 ) -> None:
     """Dry-run classification: {"text", "language"?} per line in, the decision per line out."""
     if not jsonl:
-        raise _fail("only --jsonl is supported: echo '{\"text\": \"...\"}' | triage classify --jsonl", 2)
+        raise _fail('only --jsonl is supported: echo \'{"text": "..."}\' | triage classify --jsonl', 2)
     from bot.service.dryrun import classify_stream
 
     services = _services()
@@ -239,8 +297,10 @@ def chat(
         if result.decision is not None:
             d = result.decision
             ranking = ", ".join(f"{s.name} {s.confidence:.2f}" for s in d.ranking)
-            out.print(f"[dim]   ({d.action.value}; {ranking}"
-                      f"{'; question #' + str(result.question_id) if result.question_id else ''})[/dim]")
+            out.print(
+                f"[dim]   ({d.action.value}; {ranking}"
+                f"{'; question #' + str(result.question_id) if result.question_id else ''})[/dim]"
+            )
 
 
 def _deliver_in_app(services: Services) -> None:
@@ -282,8 +342,16 @@ def queue_list(
     now = time.time()
     for q in rows:
         due = (q.due_at.timestamp() - now) / 3600
-        table.add_row(str(q.id), "🚨" if q.emergency else "", q.status, q.role, q.area or "-",
-                      f"{due:+.1f} h", q.channel, q.text[:60])
+        table.add_row(
+            str(q.id),
+            "🚨" if q.emergency else "",
+            q.status,
+            q.role,
+            q.area or "-",
+            f"{due:+.1f} h",
+            q.channel,
+            q.text[:60],
+        )
     out.print(table)
 
 
@@ -302,13 +370,20 @@ def queue_show(question_id: int, user: Annotated[str | None, typer.Option()] = N
             q = queue.get_question(session, viewer, question_id)
         except queue.QueueError as exc:
             raise _fail(str(exc)) from exc
-        out.print(f"[bold]#{q.id}[/bold] {q.status} role={q.role} area={q.area or '-'} "
-                  f"channel={q.channel} language={q.language} due={q.due_at:%Y-%m-%d %H:%M} UTC")
-        decision = session.scalars(select(m.DecisionRecord).where(
-            m.DecisionRecord.message_id == q.message_id)).first()
+        out.print(
+            f"[bold]#{q.id}[/bold] {q.status} role={q.role} area={q.area or '-'} "
+            f"channel={q.channel} language={q.language} due={q.due_at:%Y-%m-%d %H:%M} UTC"
+        )
+        decision = session.scalars(
+            select(m.DecisionRecord).where(m.DecisionRecord.message_id == q.message_id)
+        ).first()
         if decision is not None:
-            out.print("why: " + "; ".join(decision.reasons) + " | top-3: " +
-                      ", ".join(f"{n} {c:.2f}" for n, c in decision.ranking))
+            out.print(
+                "why: "
+                + "; ".join(decision.reasons)
+                + " | top-3: "
+                + ", ".join(f"{n} {c:.2f}" for n, c in decision.ranking)
+            )
         for msg in queue.thread(session, q):
             who = "citizen" if msg.direction == "in" else (msg.author or "bot")
             out.print(f"  {msg.created_at:%H:%M} {who}: {msg.text}", markup=False, highlight=False)
@@ -355,8 +430,9 @@ def user_add(
     password = secrets.token_urlsafe(12)
     with services.sessions.begin() as session:
         try:
-            users.create(session, username, password, is_admin=admin, display_name=name,
-                         roles=roles, areas=areas)
+            users.create(
+                session, username, password, is_admin=admin, display_name=name, roles=roles, areas=areas
+            )
         except users.UserError as exc:
             raise _fail(str(exc)) from exc
     out.print(f"created {username!r}; one-time password: [bold]{password}[/bold]")
@@ -373,8 +449,7 @@ def user_link(username: str) -> None:
         if pro is None:
             raise _fail(f"no user {username!r}")
         code = linking.issue_code(session, pro)
-    out.print(f"send [bold]/link {code}[/bold] to the Telegram bot within "
-              f"{linking.VALID_MINUTES} minutes")
+    out.print(f"send [bold]/link {code}[/bold] to the Telegram bot within {linking.VALID_MINUTES} minutes")
 
 
 # -- privacy ------------------------------------------------------------------------------------
@@ -389,8 +464,9 @@ def _citizen_id(session, ref: str) -> int:  # type: ignore[no-untyped-def]
     if ref.isdigit() and session.get(m.Citizen, int(ref)) is not None:
         return int(ref)
     channel, _, external = ref.partition(":")
-    found = session.scalars(select(m.Citizen.id).where(
-        m.Citizen.channel == channel, m.Citizen.external_id == external)).first()
+    found = session.scalars(
+        select(m.Citizen.id).where(m.Citizen.channel == channel, m.Citizen.external_id == external)
+    ).first()
     if found is None:
         raise _fail(f"no citizen {ref!r} (give an id or channel:external_id)")
     return int(found)
@@ -472,8 +548,14 @@ def serve(
     if library_is_empty(services):
         import_library_files(services)
     services.triage.engine(services.sessions())  # train or load before the first message
-    uvicorn.run("bot.web.api:create_app", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=workers, log_level="info")
+    uvicorn.run(
+        "bot.web.api:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 if __name__ == "__main__":

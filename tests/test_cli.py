@@ -11,10 +11,22 @@ from bot.config import PROJECT_ROOT
 
 
 def triage(tmp: Path, *args: str, stdin: str = "", db: str = "") -> subprocess.CompletedProcess[str]:
-    env = {"TRIAGE_DATA_DIR": str(tmp), "PATH": "/usr/bin:/bin", "HOME": str(tmp),
-           "DATABASE_URL": db, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True,
-                          text=True, env=env, cwd=PROJECT_ROOT, timeout=300)
+    env = {
+        "TRIAGE_DATA_DIR": str(tmp),
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp),
+        "DATABASE_URL": db,
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +45,16 @@ def test_init_twice_keeps_the_admin_and_the_model(initialised: Path) -> None:
 
 
 def test_classify_jsonl_contract(initialised: Path) -> None:
-    lines = [{"text": "my smoke alarm keeps beeping"}, {"text": "er is brand, help!", "language": "nl"},
-             {"text": "can I talk to a real person"}, {"text": "hoi"}, {"text": ""}]
-    result = triage(initialised, "classify", "--jsonl",
-                    stdin="\n".join(json.dumps(x) for x in lines) + "\nnot json\n")
+    lines = [
+        {"text": "my smoke alarm keeps beeping"},
+        {"text": "er is brand, help!", "language": "nl"},
+        {"text": "can I talk to a real person"},
+        {"text": "hoi"},
+        {"text": ""},
+    ]
+    result = triage(
+        initialised, "classify", "--jsonl", stdin="\n".join(json.dumps(x) for x in lines) + "\nnot json\n"
+    )
     assert result.returncode == 0, result.stderr
     out = [json.loads(x) for x in result.stdout.splitlines()]
     assert len(out) == 6
@@ -67,28 +85,58 @@ def test_classify_works_before_init(tmp_path: Path) -> None:
 
 
 def test_export_import_round_trip_and_bad_import(initialised: Path, tmp_path: Path) -> None:
-    exported = triage(initialised, "library", "export", "--nlu", str(tmp_path / "n"), "--domain",
-                      str(tmp_path / "d"))
+    exported = triage(
+        initialised, "library", "export", "--nlu", str(tmp_path / "n"), "--domain", str(tmp_path / "d")
+    )
     assert exported.returncode == 0, exported.stderr
     assert (tmp_path / "d" / "routing.yml").exists() and list((tmp_path / "n").rglob("*.yml"))
-    imported = triage(initialised, "library", "import", "--nlu", str(tmp_path / "n"), "--domain",
-                      str(tmp_path / "d"), "--no-train")
+    imported = triage(
+        initialised,
+        "library",
+        "import",
+        "--nlu",
+        str(tmp_path / "n"),
+        "--domain",
+        str(tmp_path / "d"),
+        "--no-train",
+    )
     assert imported.returncode == 0, imported.stderr
     (tmp_path / "n" / "broken.yml").write_text("nlu:\n- intent: x\n  examples: [1]\n")
-    bad = triage(initialised, "library", "import", "--nlu", str(tmp_path / "n"), "--domain",
-                 str(tmp_path / "d"))
+    bad = triage(
+        initialised, "library", "import", "--nlu", str(tmp_path / "n"), "--domain", str(tmp_path / "d")
+    )
     assert bad.returncode == 1 and "broken.yml:2" in bad.stderr
 
 
+def test_library_rules_regenerates_rules_yml_from_the_files(tmp_path: Path) -> None:
+    import shutil
+
+    nlu, domain = tmp_path / "nlu_data", tmp_path / "responses"
+    shutil.copytree(PROJECT_ROOT / "nlu_data", nlu)
+    shutil.copytree(PROJECT_ROOT / "responses", domain)
+    (nlu / "rules.yml").unlink()
+    result = triage(tmp_path, "library", "rules", "--nlu", str(nlu), "--domain", str(domain))
+    assert result.returncode == 0, result.stderr
+    assert "wrote" in result.stdout and "rules.yml" in result.stdout
+    expected = (PROJECT_ROOT / "nlu_data" / "rules.yml").read_text(encoding="utf-8")
+    assert (nlu / "rules.yml").read_text(encoding="utf-8") == expected
+
+
 def test_chat_and_queue_in_the_terminal(initialised: Path) -> None:
-    chat = triage(initialised, "chat", "--sender", "t1",
-                  stdin="hallo\nik wil graag de burgemeester spreken over ons buurtfeest\nquit\n")
+    chat = triage(
+        initialised,
+        "chat",
+        "--sender",
+        "t1",
+        stdin="hallo\nik wil graag de burgemeester spreken over ons buurtfeest\nquit\n",
+    )
     assert chat.returncode == 0, chat.stderr
     assert "burgemeester" in chat.stdout or "doorgestuurd" in chat.stdout
     listing = triage(initialised, "queue", "list")
     assert "municipal_office" in listing.stdout
-    qid = next(line.split("│")[1].strip() for line in listing.stdout.splitlines()
-               if "municipal_office" in line)
+    qid = next(
+        line.split("│")[1].strip() for line in listing.stdout.splitlines() if "municipal_office" in line
+    )
     shown = triage(initialised, "queue", "show", qid)
     assert "why:" in shown.stdout and "citizen" in shown.stdout
     answered = triage(initialised, "queue", "answer", qid, "De burgemeester komt graag langs.")

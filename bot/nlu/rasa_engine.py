@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,12 +27,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.config import PROJECT_ROOT, Settings
 from bot.core.types import IntentScore, Language, Parse
 from bot.nlu.engine import EngineUnavailable
-
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from bot.app import Services
-    from bot.nlu.evaluate import Report
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +82,14 @@ class RasaNotInstalled(RuntimeError):
 def rasa_env(settings: Settings | None = None) -> dict[str, str]:
     """Environment for Rasa subprocesses: quiet, no telemetry, the cache in the data dir."""
     env = dict(os.environ)
-    env.update({
-        "RASA_TELEMETRY_ENABLED": "false",
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
-        "PYTHONWARNINGS": "ignore",
-    })
+    env.update(
+        {
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            "PYTHONWARNINGS": "ignore",
+        }
+    )
     if settings is not None:
         env["RASA_CACHE_DIRECTORY"] = str((settings.data_dir / "rasa-cache").resolve())
     return env
@@ -123,8 +119,14 @@ class RasaEngine:
 
     name = ENGINE_NAME
 
-    def __init__(self, base_url: str, token: str, timeout: float = 15.0,
-                 transport: httpx.BaseTransport | None = None, managed: bool = False) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        timeout: float = 15.0,
+        transport: httpx.BaseTransport | None = None,
+        managed: bool = False,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.managed = managed
@@ -180,18 +182,19 @@ class RasaEngine:
 
     def load_model(self, model_file: Path) -> str:
         """Swap the server's model (`PUT /model`); conversations continue on the new one."""
-        self._request("PUT", "/model", json={"model_file": str(Path(model_file).resolve())},
-                      timeout=120.0)
+        self._request("PUT", "/model", json={"model_file": str(Path(model_file).resolve())}, timeout=120.0)
         return self.refresh_version()
 
     def close(self) -> None:
         self._client.close()
 
-    def _request(self, method: str, path: str, json: Any = None,
-                 timeout: float | None = None) -> Any:
+    def _request(self, method: str, path: str, json: Any = None, timeout: float | None = None) -> Any:
         try:
             response = self._client.request(
-                method, path, params={"token": self.token}, json=json,
+                method,
+                path,
+                params={"token": self.token},
+                json=json,
                 timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.TransportError as exc:
@@ -204,30 +207,10 @@ class RasaEngine:
         return response.json() if response.content else None
 
 
-# -- the command line (bot/cli.py) ------------------------------------------------------------
+# -- a running server -----------------------------------------------------------------------------
 
 
-def train_cli(services: Services, console: Console) -> None:
-    """`triage train --engine rasa`: export the library, `rasa train nlu`, activate the model."""
-    from bot.nlu.rasa_training import train_from_db
-
-    rasa = RasaSettings()
-    try:
-        rasa.require_venv()
-        with console.status("training with Rasa (rasa train nlu)"):
-            trained = train_from_db(services, rasa)
-    except (RasaNotInstalled, RuntimeError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise SystemExit(1) from exc
-    console.print(f"trained Rasa model {trained.version}: {trained.examples} examples, "
-                  f"{trained.intents} intents, {trained.seconds:.1f} s -> {trained.path}")
-    swapped = swap_on_server(trained.path, rasa)
-    if swapped:
-        console.print(f"loaded on the running Rasa server at {rasa.base_url}")
-
-
-def swap_on_server(model: Path, rasa: RasaSettings | None = None,
-                   engine: RasaEngine | None = None) -> bool:
+def swap_on_server(model: Path, rasa: RasaSettings | None = None, engine: RasaEngine | None = None) -> bool:
     """Load `model` on a running server when there is one (known token); False when none runs."""
     rasa = rasa or RasaSettings()
     if engine is None:
@@ -239,13 +222,3 @@ def swap_on_server(model: Path, rasa: RasaSettings | None = None,
     except EngineUnavailable:
         return False
     return True
-
-
-def cross_validate_rasa(services: Services, texts: Sequence[str], labels: Sequence[str],
-                        folds: int = 5) -> Report:
-    """`triage evaluate --engine rasa`: the same k-fold split and Report as the embedded engine."""
-    from bot.nlu.rasa_training import cross_validate_rasa as run
-
-    rasa = RasaSettings()
-    rasa.require_venv()
-    return run(services.settings, rasa, texts, labels, folds)

@@ -3,7 +3,7 @@
 The rules are derived from the library's routing (answer and smalltalk intents to
 `action_answer_from_library`, route intents and `nlu_fallback` to `action_route_to_professional`,
 emergency intents to `action_emergency`), so `nlu_data/rules.yml` can be regenerated whenever
-the library gains an intent: `python -m bot.nlu.rasa_project` rewrites it from the files.
+the library gains an intent: `triage library rules` rewrites it from the files.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from bot.core.types import Mode
-from bot.nlu.rasa_format import LibraryFiles, write_library
+from bot.nlu.rasa_format import LibraryFiles, read_library, write_library
 
 ACTION_ANSWER = "action_answer_from_library"
 ACTION_ROUTE = "action_route_to_professional"
@@ -33,20 +33,26 @@ _ACTION_OF_MODE = {
 _RULE_HEADER = (
     "# Rules for running the assistant with Rasa itself (`rasa shell`, Rasa's channels): each\n"
     "# intent hands over to the triage service through the custom actions in actions/.\n"
-    "# Generated from responses/routing.yml by `python -m bot.nlu.rasa_project`.\n"
+    "# Generated from responses/routing.yml by `triage library rules`.\n"
 )
 
 
 def rules_for(lib: LibraryFiles) -> dict[str, Any]:
     """One rule per intent, plus the low-confidence fallback, in Rasa's rules format."""
     rules: list[dict[str, Any]] = [
-        {"rule": "unsure of the intent: pass to a professional",
-         "steps": [{"intent": FALLBACK_INTENT}, {"action": ACTION_ROUTE}]},
+        {
+            "rule": "unsure of the intent: pass to a professional",
+            "steps": [{"intent": FALLBACK_INTENT}, {"action": ACTION_ROUTE}],
+        },
     ]
     for intent in sorted(lib.intents.values(), key=lambda i: (list(Mode).index(i.mode), i.name)):
         action = _ACTION_OF_MODE[intent.mode]
-        rules.append({"rule": f"{intent.name} ({intent.mode.value})",
-                      "steps": [{"intent": intent.name}, {"action": action}]})
+        rules.append(
+            {
+                "rule": f"{intent.name} ({intent.mode.value})",
+                "steps": [{"intent": intent.name}, {"action": action}],
+            }
+        )
     return {"version": "3.1", "rules": rules}
 
 
@@ -56,6 +62,13 @@ def domain_actions() -> dict[str, Any]:
 
 def rules_text(lib: LibraryFiles) -> str:
     return _RULE_HEADER + yaml.safe_dump(rules_for(lib), sort_keys=False, allow_unicode=True)
+
+
+def write_rules(nlu_dir: Path, domain_dir: Path) -> Path:
+    """Rewrite `<nlu_dir>/rules.yml` from the library files; returns the file written."""
+    target = nlu_dir / "rules.yml"
+    target.write_text(rules_text(read_library(nlu_dir, domain_dir)), encoding="utf-8")
+    return target
 
 
 @dataclass(frozen=True)
@@ -72,18 +85,9 @@ def write_project(lib: LibraryFiles, root: Path, config_file: Path) -> Project:
     write_library(lib, nlu_dir, domain_dir)
     (nlu_dir / "rules.yml").write_text(rules_text(lib), encoding="utf-8")
     if "actions" not in lib.domain_extra:
-        (domain_dir / "actions.yml").write_text(yaml.safe_dump(domain_actions(), sort_keys=False),
-                                                encoding="utf-8")
+        (domain_dir / "actions.yml").write_text(
+            yaml.safe_dump(domain_actions(), sort_keys=False), encoding="utf-8"
+        )
     config = root / "config.yml"
     shutil.copyfile(config_file, config)
     return Project(root, nlu_dir, domain_dir, config)
-
-
-if __name__ == "__main__":
-    from bot.config import PROJECT_ROOT
-    from bot.nlu.rasa_format import read_library
-
-    library = read_library(PROJECT_ROOT / "nlu_data", PROJECT_ROOT / "responses")
-    target = PROJECT_ROOT / "nlu_data" / "rules.yml"
-    target.write_text(rules_text(library), encoding="utf-8")
-    print(f"wrote {target}")

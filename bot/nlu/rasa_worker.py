@@ -1,6 +1,6 @@
 """A long-lived helper that runs under `.venv-rasa` (Python 3.10): trains and parses in one process.
 
-The service never imports this module (nor Rasa); `bot.nlu.rasa_engine.RasaWorker` starts it as
+The service never imports this module (nor Rasa); `bot.nlu.rasa_training.RasaWorker` starts it as
 `.venv-rasa/bin/python bot/nlu/rasa_worker.py` and talks JSON lines over stdin/stdout. Rasa is
 imported once, so k-fold cross-validation does not pay Rasa's ~10 s start-up per fold.
 
@@ -45,8 +45,9 @@ def main() -> None:
             op = request.get("op")
             if op == "train":
                 start = time.perf_counter()
-                model = train_nlu(request["config"], request["nlu"], request["out"],
-                                  fixed_model_name=request.get("name"))
+                model = train_nlu(
+                    request["config"], request["nlu"], request["out"], fixed_model_name=request.get("name")
+                )
                 if not model:
                     raise RuntimeError("Rasa trained no model")
                 answer = {"ok": True, "model": str(model), "seconds": time.perf_counter() - start}

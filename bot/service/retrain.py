@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +22,10 @@ from sqlalchemy.orm import Session
 from bot.app import Services
 from bot.nlu.engine import SklearnEngine, train
 from bot.nlu.evaluate import Report, cross_validate
+from bot.nlu.rasa_engine import ENGINE_NAME as RASA
+from bot.nlu.rasa_engine import RasaSettings
+from bot.nlu.rasa_training import cross_validate_rasa
+from bot.service import rasa_models
 from bot.service.models_registry import activate_model, active_model, train_from_db
 from bot.service.queue import audit
 from bot.store import models as m
@@ -60,9 +65,7 @@ def metrics_of(report: Report) -> dict[str, Any]:
     }
 
 
-def not_worse(
-    before: dict[str, Any] | None, after: dict[str, Any], tolerance: float = TOLERANCE
-) -> bool:
+def not_worse(before: dict[str, Any] | None, after: dict[str, Any], tolerance: float = TOLERANCE) -> bool:
     """The candidate may replace the active model without asking: no recorded metrics to beat,
     or neither accuracy nor macro-F1 dropped by more than `tolerance`."""
     if not before or "accuracy" not in before or "macro_f1" not in before:
@@ -71,6 +74,14 @@ def not_worse(
         after["accuracy"] >= before["accuracy"] - tolerance
         and after["macro_f1"] >= before["macro_f1"] - tolerance
     )
+
+
+def _reason(before: dict[str, Any] | None, accept: bool) -> str:
+    if not before or "accuracy" not in before:
+        return "no recorded metrics for the active model"
+    if accept:
+        return "not worse than the active model"
+    return "worse than the active model: confirm to activate anyway"
 
 
 def _running(current: dict[str, Any], now: datetime) -> bool:
@@ -100,9 +111,7 @@ def start(services: Services, actor: str, folds: int | None = None) -> threading
             },
         )
         audit(session, actor, "model.retrain", None, None)
-    thread = threading.Thread(
-        target=run, args=(services, actor, folds or FOLDS), name="retrain", daemon=True
-    )
+    thread = threading.Thread(target=run, args=(services, actor, folds or FOLDS), name="retrain", daemon=True)
     thread.start()
     return thread
 
@@ -133,25 +142,19 @@ def run(services: Services, actor: str, folds: int = FOLDS) -> dict[str, Any]:
 
 
 def _run(services: Services, actor: str, folds: int) -> dict[str, Any]:
-    if services.settings.engine == "rasa":  # train with Rasa and swap the model on its server
-        from bot.nlu.rasa_training import retrain_from_console
-
-        return retrain_from_console(services, actor, folds)
+    if services.settings.engine == RASA:  # train with Rasa and swap the model on its server
+        return _run_rasa(services, actor, folds)
     with services.sessions() as session:
         texts, labels = training_data(session)
         active = active_model(session)
         before = dict(active.metrics or {}) if active else None
         if before is not None and active is not None:
             before["version"] = active.version
-    report = cross_validate(
-        texts, labels, lambda t, y: train(t, y).engine.parse_many, "sklearn", folds
-    )
+    report = cross_validate(texts, labels, lambda t, y: train(t, y).engine.parse_many, "sklearn", folds)
     after = metrics_of(report)
     _update(services, {"step": "training"})
     with services.sessions.begin() as session:
-        trained = train_from_db(
-            session, services.settings.models_dir, activate=False, metrics=after
-        )
+        trained = train_from_db(session, services.settings.models_dir, activate=False, metrics=after)
     after["version"] = trained.result.engine.version
     accept = not_worse(before, after)
     final: dict[str, Any] = {
@@ -161,13 +164,7 @@ def _run(services: Services, actor: str, folds: int) -> dict[str, Any]:
         "after": after,
         "candidate": trained.result.engine.version,
         "finished_at": datetime.now(UTC).isoformat(),
-        "reason": (
-            "no recorded metrics for the active model"
-            if not before or "accuracy" not in before
-            else "not worse than the active model"
-            if accept
-            else "worse than the active model: confirm to activate anyway"
-        ),
+        "reason": _reason(before, accept),
     }
     with services.sessions.begin() as session:
         final["started_at"] = status(session).get("started_at")
@@ -186,9 +183,54 @@ def _run(services: Services, actor: str, folds: int) -> dict[str, Any]:
     return final
 
 
-def _update(services: Services, values: dict[str, Any]) -> None:
+def _run_rasa(services: Services, actor: str, folds: int) -> dict[str, Any]:
+    """`_run` with the Rasa engine: cross-validate with Rasa, train, activate when not worse than
+    the active Rasa model, and load it on the Rasa server this process parses with."""
+    rasa = RasaSettings()
+    with services.sessions() as session:
+        texts, labels = training_data(session)
+        active = active_model(session, RASA)
+        before = dict(active.metrics or {}) | {"version": active.version} if active else None
+    report = cross_validate_rasa(services.settings, rasa, texts, labels, folds)
+    after = metrics_of(report)
+    _update(services, {"step": "training"})
+    trained = rasa_models.train_from_db(services, rasa, activate=False)
+    after["version"] = trained.version
+    accept = not_worse(before, after)
     with services.sessions.begin() as session:
-        _save(session, status(session) | values)
+        record = session.scalars(select(m.ModelRecord).where(m.ModelRecord.version == trained.version)).one()
+        record.metrics = after
+        if accept:
+            activate_model(session, trained.version, RASA)
+            audit(
+                session,
+                actor,
+                "model.activate",
+                f"model:{trained.version}",
+                {"before": before, "after": after, "automatic": True},
+            )
+    if accept:
+        rasa_models.swap_in_this_process(services, trained.path)
+    return _update(
+        services,
+        {
+            "state": "done" if accept else "pending",
+            "actor": actor,
+            "before": before,
+            "after": after,
+            "candidate": trained.version,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "reason": _reason(before, accept),
+        },
+    )
+
+
+def _update(services: Services, values: dict[str, Any]) -> dict[str, Any]:
+    """Merge `values` into the stored status; returns the new status."""
+    with services.sessions.begin() as session:
+        merged = status(session) | values
+        _save(session, merged)
+        return merged
 
 
 def confirm(services: Services, actor: str) -> dict[str, Any]:
@@ -198,14 +240,11 @@ def confirm(services: Services, actor: str) -> dict[str, Any]:
         version = current.get("candidate")
         if current.get("state") != "pending" or not version:
             raise RetrainError("there is no model waiting for confirmation")
-        record = session.scalars(
-            select(m.ModelRecord).where(m.ModelRecord.version == version)
-        ).first()
+        record = session.scalars(select(m.ModelRecord).where(m.ModelRecord.version == version)).first()
         if record is None:
             raise RetrainError(f"model {version} is gone")
         engine = record.engine
-        if engine != "rasa":
-            activate_model(session, version)
+        activate_model(session, version, engine)
         audit(
             session,
             actor,
@@ -216,12 +255,8 @@ def confirm(services: Services, actor: str) -> dict[str, Any]:
         current |= {"state": "done", "reason": f"activated by {actor} after review"}
         _save(session, current)
         path = record.path
-    from pathlib import Path
-
-    if engine == "rasa":
-        from bot.nlu.rasa_training import confirm_from_console
-
-        confirm_from_console(services, version)
+    if engine == RASA:
+        rasa_models.swap_in_this_process(services, Path(path))
         return current
     use_in_this_process(services, SklearnEngine.load(Path(path)))
     return current
@@ -240,5 +275,5 @@ def discard(services: Services, actor: str) -> dict[str, Any]:
 
 def use_in_this_process(services: Services, engine: SklearnEngine) -> None:
     """Use the activated model here at once; other processes notice the active flag. (With
-    ENGINE=rasa, `bot.nlu.rasa_training` activates the model and loads it on the Rasa server.)"""
+    ENGINE=rasa, `rasa_models.swap_in_this_process` loads it on the Rasa server.)"""
     services.triage.use_model(engine)

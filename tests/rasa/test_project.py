@@ -14,10 +14,24 @@ from bot.nlu.rasa_project import ACTIONS, rules_text
 
 def test_rasa_data_validate_passes(rasa_settings: RasaSettings, tmp_path) -> None:  # type: ignore[no-untyped-def]
     proc = subprocess.run(
-        [str(rasa_settings.rasa_bin), "data", "validate", "--data", "nlu_data", "--domain",
-         "responses", "--config", "config.yml"],
-        cwd=PROJECT_ROOT, env=rasa_env() | {"RASA_CACHE_DIRECTORY": str(tmp_path)},
-        capture_output=True, text=True, timeout=600, check=False)
+        [
+            str(rasa_settings.rasa_bin),
+            "data",
+            "validate",
+            "--data",
+            "nlu_data",
+            "--domain",
+            "responses",
+            "--config",
+            "config.yml",
+        ],
+        cwd=PROJECT_ROOT,
+        env=rasa_env() | {"RASA_CACHE_DIRECTORY": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     output = proc.stdout + proc.stderr
     errors = [line for line in output.splitlines() if re.search(r"\bERROR\b", line)]
     assert proc.returncode == 0 and not errors, "\n".join(errors or output.splitlines()[-30:])
@@ -25,7 +39,7 @@ def test_rasa_data_validate_passes(rasa_settings: RasaSettings, tmp_path) -> Non
 
 def test_rules_yml_is_generated_from_the_routing(library) -> None:  # type: ignore[no-untyped-def]
     written = (PROJECT_ROOT / "nlu_data" / "rules.yml").read_text(encoding="utf-8")
-    assert written == rules_text(library), "run `python -m bot.nlu.rasa_project` to regenerate"
+    assert written == rules_text(library), "run `triage library rules` to regenerate"
 
 
 def test_every_intent_and_the_fallback_lead_to_our_actions(library) -> None:  # type: ignore[no-untyped-def]

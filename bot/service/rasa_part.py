@@ -18,6 +18,8 @@ from fastapi import FastAPI
 
 from bot.app import Services
 from bot.nlu.rasa_engine import RasaEngine, RasaSettings, model_version_of
+from bot.nlu.rasa_server import ManagedRasaServer
+from bot.service.rasa_models import active_rasa_model, train_from_db
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +33,11 @@ def _engine(services: Services) -> RasaEngine | None:
 
 
 def _active_model(services: Services) -> Path | None:
-    from bot.nlu.rasa_training import active_rasa_model
-
     with services.sessions() as session:
         return active_rasa_model(session)
 
 
 def _model_or_train(services: Services, rasa: RasaSettings) -> Path:
-    from bot.nlu.rasa_training import train_from_db
-
     model = _active_model(services)
     if model is None:
         log.info("no Rasa model yet: training one from the library")
@@ -53,8 +51,6 @@ async def start(app: FastAPI, services: Services) -> Callable[[], Awaitable[None
     engine = _engine(services)
     if engine is None or not engine.managed:
         return None  # an external server (RASA_URL): it is run by someone else
-    from bot.nlu.rasa_server import ManagedRasaServer
-
     rasa = RasaSettings()
     model = await asyncio.to_thread(_model_or_train, services, rasa)
     server = ManagedRasaServer(rasa, services.settings, engine, model)
