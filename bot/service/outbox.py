@@ -82,12 +82,17 @@ def is_in_app(sender: Sender | None) -> bool:
 
 
 def backoff_seconds(attempt: int) -> float:
-    return min(300.0, 2.0 ** attempt) * (0.75 + 0.5 * random.random())
+    return min(300.0, 2.0**attempt) * (0.75 + 0.5 * random.random())
 
 
 class Dispatcher:
-    def __init__(self, sessions: sessionmaker[Session], senders: dict[str, Sender],
-                 max_attempts: int = 8, batch: int = 50) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        senders: dict[str, Sender],
+        max_attempts: int = 8,
+        batch: int = 50,
+    ) -> None:
         self.sessions = sessions
         self.senders = senders  # live: a channel started later registers its sender here
         self.max_attempts = max_attempts
@@ -106,8 +111,11 @@ class Dispatcher:
                 self._next_expiry = now + timedelta(seconds=EXPIRY_INTERVAL_SECONDS)
             stmt = (
                 select(m.OutboxItem.id, m.OutboxItem.channel)
-                .where(m.OutboxItem.status == "pending", m.OutboxItem.next_attempt_at <= now,
-                       m.OutboxItem.channel.in_(list(self.senders)))
+                .where(
+                    m.OutboxItem.status == "pending",
+                    m.OutboxItem.next_attempt_at <= now,
+                    m.OutboxItem.channel.in_(list(self.senders)),
+                )
                 .order_by(m.OutboxItem.id)
                 .limit(self.batch)
             )
@@ -117,20 +125,33 @@ class Dispatcher:
             due = session.execute(stmt).all()
             local = [item_id for item_id, channel in due if channel in idempotent]
             remote = [item_id for item_id, channel in due if channel not in idempotent][:1]
-            won = [item for ids, lock in ((local, IDEMPOTENT_LOCK_SECONDS), (remote, LOCK_SECONDS))
-                   if ids for item in session.scalars(
-                       update(m.OutboxItem)
-                       .where(m.OutboxItem.id.in_(ids), m.OutboxItem.status == "pending")
-                       .values(status="sending", locked_until=now + timedelta(seconds=lock),
-                               attempts=m.OutboxItem.attempts + 1)
-                       .returning(m.OutboxItem)
-                       .execution_options(synchronize_session=False))]
-            return [OutboundPayload(
-                recipient=item.recipient, text=item.payload.get("text", ""),
-                kind=item.payload.get("kind", "text"),
-                buttons=tuple(tuple(b) for b in item.payload.get("buttons", [])),  # type: ignore[misc]
-                item_id=item.id, channel=item.channel,
-            ) for item in sorted(won, key=lambda item: item.id)]
+            won = [
+                item
+                for ids, lock in ((local, IDEMPOTENT_LOCK_SECONDS), (remote, LOCK_SECONDS))
+                if ids
+                for item in session.scalars(
+                    update(m.OutboxItem)
+                    .where(m.OutboxItem.id.in_(ids), m.OutboxItem.status == "pending")
+                    .values(
+                        status="sending",
+                        locked_until=now + timedelta(seconds=lock),
+                        attempts=m.OutboxItem.attempts + 1,
+                    )
+                    .returning(m.OutboxItem)
+                    .execution_options(synchronize_session=False)
+                )
+            ]
+            return [
+                OutboundPayload(
+                    recipient=item.recipient,
+                    text=item.payload.get("text", ""),
+                    kind=item.payload.get("kind", "text"),
+                    buttons=tuple(tuple(b) for b in item.payload.get("buttons", [])),  # type: ignore[misc]
+                    item_id=item.id,
+                    channel=item.channel,
+                )
+                for item in sorted(won, key=lambda item: item.id)
+            ]
 
     def _idempotent(self) -> list[str]:
         return [c for c, sender in list(self.senders.items()) if is_in_app(sender)]
@@ -138,8 +159,11 @@ class Dispatcher:
     def _expire_stale(self, session: Session, now: datetime) -> None:
         session.execute(  # in-app: the process died before the commit that shows it; do it again
             update(m.OutboxItem)
-            .where(m.OutboxItem.status == "sending", m.OutboxItem.locked_until < now,
-                   m.OutboxItem.channel.in_(self._idempotent()))
+            .where(
+                m.OutboxItem.status == "sending",
+                m.OutboxItem.locked_until < now,
+                m.OutboxItem.channel.in_(self._idempotent()),
+            )
             .values(status="pending", locked_until=None, last_error="retried after a stale claim")
             .execution_options(synchronize_session=False)
         )
@@ -171,8 +195,9 @@ class Dispatcher:
             handled += len(items)
         return handled
 
-    async def _deliver(self, payload: OutboundPayload,
-                       delivered: list[tuple[int, str | None]] | None = None) -> bool:
+    async def _deliver(
+        self, payload: OutboundPayload, delivered: list[tuple[int, str | None]] | None = None
+    ) -> bool:
         """Send one item; False when the recipient turned out to be unreachable. An item of an
         idempotent (in-app) channel is added to `delivered` to be marked sent with the others of
         its claim: sending it again after a crash is harmless. Remote items are marked at once."""
@@ -200,9 +225,19 @@ class Dispatcher:
     def _mark_sent_many(self, delivered: list[tuple[int, str | None]]) -> None:
         now = datetime.now(UTC)
         with self.sessions.begin() as session:  # ORM bulk UPDATE by primary key: one executemany
-            session.execute(update(m.OutboxItem), [
-                {"id": item_id, "status": "sent", "sent_at": now, "external_id": external,
-                 "locked_until": None} for item_id, external in delivered])
+            session.execute(
+                update(m.OutboxItem),
+                [
+                    {
+                        "id": item_id,
+                        "status": "sent",
+                        "sent_at": now,
+                        "external_id": external,
+                        "locked_until": None,
+                    }
+                    for item_id, external in delivered
+                ],
+            )
 
     def _mark_sent(self, item_id: int, external: str | None) -> None:
         self._mark_sent_many([(item_id, external)])
@@ -233,8 +268,11 @@ class Dispatcher:
                     citizen.unreachable = True
                 session.execute(
                     update(m.OutboxItem)
-                    .where(m.OutboxItem.recipient == item.recipient, m.OutboxItem.channel == item.channel,
-                           m.OutboxItem.status == "pending")
+                    .where(
+                        m.OutboxItem.recipient == item.recipient,
+                        m.OutboxItem.channel == item.channel,
+                        m.OutboxItem.status == "pending",
+                    )
                     .values(status="failed", last_error="recipient unreachable")
                     .execution_options(synchronize_session=False)
                 )

@@ -183,9 +183,16 @@ async def account(request: Request, user: User, status_code: int = 200, **extra:
     """The account page with the password form and the Telegram link state."""
     linked = await asyncio.to_thread(_telegram_linked, services_of(request), user)
     channels = getattr(request.app.state, "channel_health", None) or {}
-    return render(request, "account.html", status_code=status_code, min_length=users.MIN_PASSWORD,
-                  telegram_linked=linked, telegram_on="telegram" in channels,
-                  link_minutes=linking.VALID_MINUTES, **extra)
+    return render(
+        request,
+        "account.html",
+        status_code=status_code,
+        min_length=users.MIN_PASSWORD,
+        telegram_linked=linked,
+        telegram_on="telegram" in channels,
+        link_minutes=linking.VALID_MINUTES,
+        **extra,
+    )
 
 
 @router.get("/account")
@@ -220,13 +227,10 @@ async def telegram_code(request: Request, user: Annotated[User, Depends(current_
 @router.post("/account/telegram/unlink")
 async def telegram_unlink(request: Request, user: Annotated[User, Depends(current_user)]) -> Response:
     await asyncio.to_thread(_unlink_telegram, services_of(request), user)
-    return await account(request, user, flash="Your Telegram account is no longer linked.",
-                         flash_kind="ok")
+    return await account(request, user, flash="Your Telegram account is no longer linked.", flash_kind="ok")
 
 
-def change_password(
-    services: Services, user: User, current: str, new: str, repeat: str
-) -> str | None:
+def change_password(services: Services, user: User, current: str, new: str, repeat: str) -> str | None:
     """None on success, else the message to show. Other sessions of the user end."""
     if new != repeat:
         return "The new passwords do not match."
@@ -254,10 +258,9 @@ async def password(
     new: Annotated[str, Form()] = "",
     repeat: Annotated[str, Form()] = "",
 ) -> Response:
-    error = await asyncio.to_thread(
-        change_password, services_of(request), user, current, new, repeat
-    )
+    error = await asyncio.to_thread(change_password, services_of(request), user, current, new, repeat)
     if error:
         return await account(request, user, status_code=400, flash=error, flash_kind="error")
-    return await account(request, user, flash="Your password was changed. Other sessions were logged out.",
-                         flash_kind="ok")
+    return await account(
+        request, user, flash="Your password was changed. Other sessions were logged out.", flash_kind="ok"
+    )

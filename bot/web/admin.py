@@ -100,9 +100,7 @@ def create_intent(
         intent = lib.create_intent(session, user.username, name, mode, role)
         return f"/admin/intents/{intent.name}?done=intent"
 
-    return attempt(
-        request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error")
-    )
+    return attempt(request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error"))
 
 
 def _intent_page(request: Request, name: str, status_code: int = 200, **extra: Any) -> Response:
@@ -187,9 +185,7 @@ def remove_example(
         lib.remove_example(session, user.username, example_id)
         return f"/admin/intents/{back}?done=removed#examples" if back else "/admin/library"
 
-    return attempt(
-        request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error")
-    )
+    return attempt(request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error"))
 
 
 @router.post("/examples/{example_id}/move")
@@ -204,9 +200,7 @@ def move_example(
         lib.move_example(session, user.username, example_id, to_intent)
         return f"/admin/intents/{back or to_intent}?done=moved#examples"
 
-    return attempt(
-        request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error")
-    )
+    return attempt(request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error"))
 
 
 # -- answers ------------------------------------------------------------------------------------
@@ -272,9 +266,7 @@ def answer_page(
     done: str = "",
     compare: int | None = None,
 ) -> Response:
-    return _answer_page(
-        request, key, language, compare=compare, flash=done_message(done), flash_kind="ok"
-    )
+    return _answer_page(request, key, language, compare=compare, flash=done_message(done), flash_kind="ok")
 
 
 @router.post("/answers/{key}/{language}")
@@ -288,9 +280,7 @@ def save_draft(
     return attempt(
         request,
         change,
-        lambda err: _answer_page(
-            request, key, language, 400, draft_text=text, flash=err, flash_kind="error"
-        ),
+        lambda err: _answer_page(request, key, language, 400, draft_text=text, flash=err, flash_kind="error"),
     )
 
 
@@ -300,9 +290,7 @@ def approve(request: Request, answer_id: int, user: Admin) -> Response:
         answer = lib.approve(session, user.username, answer_id)
         return f"/admin/answers/{answer.key}/{answer.language}?done=approved"
 
-    return attempt(
-        request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error")
-    )
+    return attempt(request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error"))
 
 
 @router.post("/answer-versions/{answer_id}/discard")
@@ -311,6 +299,4 @@ def discard(request: Request, answer_id: int, user: Admin) -> Response:
         answer = lib.discard(session, user.username, answer_id)
         return f"/admin/answers/{answer.key}/{answer.language}?done=discarded"
 
-    return attempt(
-        request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error")
-    )
+    return attempt(request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error"))

@@ -24,8 +24,15 @@ DONE = {"resent": "Queued to be sent again.", "confirmed": "Recorded as delivere
 def _page(request: Request, status_code: int = 200, flash: str = "", kind: str = "ok") -> Response:
     with services_of(request).sessions() as session:
         items, total = deliveries.in_doubt(session)
-    return render(request, "admin/deliveries.html", status_code=status_code, items=items,
-                  total=total, flash=flash, flash_kind=kind)
+    return render(
+        request,
+        "admin/deliveries.html",
+        status_code=status_code,
+        items=items,
+        total=total,
+        flash=flash,
+        flash_kind=kind,
+    )
 
 
 @router.get("/deliveries")
@@ -56,5 +63,6 @@ async def resend(request: Request, item_id: ItemId, user: Admin) -> Response:
 
 @router.post("/deliveries/{item_id}/confirm")
 async def confirm(request: Request, item_id: ItemId, user: Admin) -> Response:
-    return await _settle(request, lambda s: deliveries.confirm_delivered(s, user.username, item_id),
-                         "confirmed")
+    return await _settle(
+        request, lambda s: deliveries.confirm_delivered(s, user.username, item_id), "confirmed"
+    )

@@ -61,18 +61,14 @@ def _unrecognised_page(request: Request, status_code: int = 200, **extra: Any) -
 @router.get("/unrecognised")
 async def unrecognised(request: Request, user: Admin, done: str = "") -> Response:
     # Clustering is CPU work: keep the event loop free.
-    return await asyncio.to_thread(
-        _unrecognised_page, request, flash=DONE.get(done), flash_kind="ok"
-    )
+    return await asyncio.to_thread(_unrecognised_page, request, flash=DONE.get(done), flash_kind="ok")
 
 
 def _add_all(session: Session, actor: str, intent: str, message_ids: list[int]) -> None:
     if not message_ids:
         raise LibraryError("choose at least one question")
     for text, language in clustering.texts_of(session, message_ids):
-        lib.add_example(
-            session, actor, intent, text, language if language in lib.LANGUAGES else None
-        )
+        lib.add_example(session, actor, intent, text, language if language in lib.LANGUAGES else None)
 
 
 @router.post("/unrecognised/assign")

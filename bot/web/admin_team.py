@@ -73,14 +73,10 @@ def update_professional(
     is_admin: Annotated[bool, Form()] = False,
 ) -> Response:
     def change(session: Session) -> str:
-        routing_admin.update_professional(
-            session, user.username, pro_id, roles, areas, active, is_admin
-        )
+        routing_admin.update_professional(session, user.username, pro_id, roles, areas, active, is_admin)
         return "/admin/team?done=user"
 
-    return attempt(
-        request, change, lambda err: _team_page(request, 400, flash=err, flash_kind="error")
-    )
+    return attempt(request, change, lambda err: _team_page(request, 400, flash=err, flash_kind="error"))
 
 
 @router.post("/team/{pro_id}/password")
@@ -98,9 +94,7 @@ def _routing_page(request: Request, status_code: int = 200, **extra: Any) -> Res
     with services_of(request).sessions() as session:
         roles = routing_admin.roles(session)
         areas = routing_admin.areas(session)
-    return render(
-        request, "admin/routing.html", status_code=status_code, roles=roles, areas=areas, **extra
-    )
+    return render(request, "admin/routing.html", status_code=status_code, roles=roles, areas=areas, **extra)
 
 
 @router.get("/routing")
@@ -132,9 +126,7 @@ def save_role(
         )
         return "/admin/routing?done=role"
 
-    return attempt(
-        request, change, lambda err: _routing_page(request, 400, flash=err, flash_kind="error")
-    )
+    return attempt(request, change, lambda err: _routing_page(request, 400, flash=err, flash_kind="error"))
 
 
 @router.post("/areas")
@@ -149,6 +141,4 @@ def save_area(
         routing_admin.save_area(session, user.username, slug, name, postcode_ranges)
         return "/admin/routing?done=area#areas"
 
-    return attempt(
-        request, change, lambda err: _routing_page(request, 400, flash=err, flash_kind="error")
-    )
+    return attempt(request, change, lambda err: _routing_page(request, 400, flash=err, flash_kind="error"))

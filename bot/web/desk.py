@@ -53,8 +53,7 @@ def _list(services: Services, viewer: Viewer, view: str) -> list[dict[str, Any]]
         library = services.triage.library(session)
         rows = queue.list_questions(session, viewer, VIEWS[view])
         return [
-            {"q": q, "role_name": queue.signature_name(library.role(q.role).name(Language.EN))}
-            for q in rows
+            {"q": q, "role_name": queue.signature_name(library.role(q.role).name(Language.EN))} for q in rows
         ]
 
 
@@ -137,9 +136,7 @@ async def _act(request: Request, event: str, question_id: int, fn, *args: Any) -
 
 
 @router.get("/queue")
-async def queue_page(
-    request: Request, user: Staff, view: str = "active", done: str = ""
-) -> Response:
+async def queue_page(request: Request, user: Staff, view: str = "active", done: str = "") -> Response:
     view = view if view in VIEWS else "active"
     items = await asyncio.to_thread(_list, services_of(request), viewer_of(user), view)
     return render(request, "queue.html", items=items, view=view, done=done)
@@ -194,9 +191,7 @@ async def events(request: Request, user: Staff) -> StreamingResponse:
 async def claim(request: Request, question_id: int, user: Staff) -> Response:
     viewer = viewer_of(user)
     try:
-        outcome = await _act(
-            request, "question.claimed", question_id, queue.claim, viewer, question_id
-        )
+        outcome = await _act(request, "question.claimed", question_id, queue.claim, viewer, question_id)
     except QueueError as exc:
         raise HTTPException(404, str(exc)) from exc
     if outcome.won:
@@ -217,9 +212,7 @@ async def reply(
     except NotAllowed as exc:
         raise HTTPException(403, str(exc)) from exc
     except QueueError as exc:
-        return await _question_page(
-            request, user, question_id, status_code=409, error=str(exc), draft=text
-        )
+        return await _question_page(request, user, question_id, status_code=409, error=str(exc), draft=text)
     svc.triage.publish("question.answered", question_id)
     dispatcher = getattr(request.app.state, "dispatcher", None)
     if dispatcher is not None:
@@ -260,9 +253,7 @@ async def note(
 ) -> Response:
     viewer = viewer_of(user)
     try:
-        await _act(
-            request, "question.noted", question_id, queue.add_note, viewer, question_id, text
-        )
+        await _act(request, "question.noted", question_id, queue.add_note, viewer, question_id, text)
     except QueueError as exc:
         return await _question_page(request, user, question_id, status_code=400, error=str(exc))
     return await _question_page(request, user, question_id, notice="noted")
@@ -274,9 +265,7 @@ async def close(
 ) -> Response:
     viewer = viewer_of(user)
     try:
-        await _act(
-            request, "question.closed", question_id, queue.close, viewer, question_id, reason
-        )
+        await _act(request, "question.closed", question_id, queue.close, viewer, question_id, reason)
     except QueueError as exc:
         return await _question_page(request, user, question_id, status_code=400, error=str(exc))
     return _go(request, "/queue?done=closed")

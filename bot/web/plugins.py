@@ -21,9 +21,16 @@ log = logging.getLogger(__name__)
 Stop = Callable[[], Awaitable[None]]
 
 # Modules with `async def start(app, services) -> Stop | None`, in start order.
-PARTS: list[str] = ["bot.web.console_part", "bot.web.admin_part", "bot.channels.x.part", "bot.nlu.rasa_part",
-                    "bot.web.rasa_api", "bot.channels.telegram.part",
-                    "bot.service.retention_part", "bot.web.privacy_routes"]
+PARTS: list[str] = [
+    "bot.web.console_part",
+    "bot.web.admin_part",
+    "bot.channels.x.part",
+    "bot.nlu.rasa_part",
+    "bot.web.rasa_api",
+    "bot.channels.telegram.part",
+    "bot.service.retention_part",
+    "bot.web.privacy_routes",
+]
 
 
 def install(app: FastAPI, settings: Settings) -> None:

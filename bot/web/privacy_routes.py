@@ -36,23 +36,38 @@ def find(services: Services, ref: str) -> dict[str, Any] | None:
             citizen = s.get(m.Citizen, int(ref))
         if citizen is None and ":" in ref:
             channel, _, external = ref.partition(":")
-            citizen = s.scalars(select(m.Citizen).where(
-                m.Citizen.channel == channel, m.Citizen.external_id == external)).first()
+            citizen = s.scalars(
+                select(m.Citizen).where(m.Citizen.channel == channel, m.Citizen.external_id == external)
+            ).first()
         if citizen is None:
             return None
-        messages = s.scalar(select(func.count()).select_from(m.Message)
-                            .where(m.Message.citizen_id == citizen.id))
-        questions = s.scalar(select(func.count()).select_from(m.Question)
-                             .where(m.Question.citizen_id == citizen.id))
-        return {"id": citizen.id, "channel": citizen.channel, "external_id": citizen.external_id,
-                "messages": messages, "questions": questions, "created_at": citizen.created_at}
+        messages = s.scalar(
+            select(func.count()).select_from(m.Message).where(m.Message.citizen_id == citizen.id)
+        )
+        questions = s.scalar(
+            select(func.count()).select_from(m.Question).where(m.Question.citizen_id == citizen.id)
+        )
+        return {
+            "id": citizen.id,
+            "channel": citizen.channel,
+            "external_id": citizen.external_id,
+            "messages": messages,
+            "questions": questions,
+            "created_at": citizen.created_at,
+        }
 
 
 @router.get("")
 async def privacy_page(request: Request, user: Admin, citizen: str = "", done: str = "") -> Response:
     found = await asyncio.to_thread(find, services_of(request), citizen) if citizen else None
-    return render(request, "admin/privacy.html", query=citizen, found=found, done=done,
-                  missing=bool(citizen) and found is None)
+    return render(
+        request,
+        "admin/privacy.html",
+        query=citizen,
+        found=found,
+        done=done,
+        missing=bool(citizen) and found is None,
+    )
 
 
 @router.get("/export")
@@ -74,14 +89,20 @@ async def export(request: Request, user: Admin, citizen: int = 0) -> Response:
         data = await asyncio.to_thread(run)
     except LookupError as exc:
         raise HTTPException(404, "no such citizen") from exc
-    return Response(json.dumps(data, indent=2, ensure_ascii=False), media_type="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="citizen-{citizen_id}.json"',
-                             "Cache-Control": "no-store"})
+    return Response(
+        json.dumps(data, indent=2, ensure_ascii=False),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="citizen-{citizen_id}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.post("/erase")
-async def erase(request: Request, user: Admin, citizen: Annotated[int, Form()] = 0,
-                confirm: Annotated[str, Form()] = "") -> Response:
+async def erase(
+    request: Request, user: Admin, citizen: Annotated[int, Form()] = 0, confirm: Annotated[str, Form()] = ""
+) -> Response:
     svc = services_of(request)
     citizen_id = citizen
     if confirm != "erase":

@@ -40,9 +40,7 @@ def bot_id_of(token: str) -> int:
     return int(head)
 
 
-async def start(
-    app: FastAPI, services: Services, settings: TelegramSettings | None = None
-) -> Stop | None:
+async def start(app: FastAPI, services: Services, settings: TelegramSettings | None = None) -> Stop | None:
     settings = settings or TelegramSettings()
     if not settings.enabled:
         return None
@@ -71,9 +69,7 @@ async def start(
     if settings.use_webhook:
         app.add_api_route(
             settings.webhook_path,
-            webhook_endpoint(
-                settings.secret_token, lambda: (application.bot, runner) if ready else None
-            ),
+            webhook_endpoint(settings.secret_token, lambda: (application.bot, runner) if ready else None),
             methods=["POST"],
             include_in_schema=False,
         )

@@ -50,9 +50,12 @@ async def start(app: FastAPI, services: Services, settings: XSettings | None = N
     if settings.public_mention_replies:
         mentions = MentionResponder(conn, services, health, settings.mentions_poll_seconds)
         tasks.append(asyncio.create_task(mentions.run(), name="x-mentions"))
-    log.info("X channel started (%s, polling every %.0fs, public mention replies %s)",
-             "OAuth 1.0a" if conn.user_auth else "OAuth 2.0 user token", settings.poll_seconds,
-             "on" if settings.public_mention_replies else "off")
+    log.info(
+        "X channel started (%s, polling every %.0fs, public mention replies %s)",
+        "OAuth 1.0a" if conn.user_auth else "OAuth 2.0 user token",
+        settings.poll_seconds,
+        "on" if settings.public_mention_replies else "off",
+    )
 
     async def stop() -> None:
         for task in tasks:

@@ -40,9 +40,14 @@ YES_NO_KEY = "utter_x_reply_yes_no"
 
 
 class XSender:
-    def __init__(self, conn: XConnection, sessions: sessionmaker[Session],
-                 library: Callable[[Session], Library], health: ChannelHealth,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        conn: XConnection,
+        sessions: sessionmaker[Session],
+        library: Callable[[Session], Library],
+        health: ChannelHealth,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.conn = conn
         self.sessions = sessions
         self.library = library
@@ -59,12 +64,19 @@ class XSender:
         for part in split_text(text, DM_MAX_CHARS):
             try:
                 response = await asyncio.to_thread(
-                    self.conn.client.create_direct_message, participant_id=payload.recipient,
-                    text=part, user_auth=self.conn.user_auth)
+                    self.conn.client.create_direct_message,
+                    participant_id=payload.recipient,
+                    text=part,
+                    user_auth=self.conn.user_auth,
+                )
             except Exception as exc:
                 if sent:  # never send the first part twice: keep what went out, log the rest
-                    log.error("X DM to %s: part %d of a long message failed", payload.recipient,
-                              len(sent) + 1, exc_info=True)
+                    log.error(
+                        "X DM to %s: part %d of a long message failed",
+                        payload.recipient,
+                        len(sent) + 1,
+                        exc_info=True,
+                    )
                     break
                 raise self._outbox_error(translate(exc, self.clock())) from exc
             data = response.data or {}

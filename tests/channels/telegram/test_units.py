@@ -90,9 +90,7 @@ def test_export_then_erase_a_citizen(sqlite_services: Services) -> None:
     with services.sessions() as session:
         after = privacy.export_citizen(session, citizen_id)
     assert after["messages"] == []
-    assert (
-        after["questions"][0]["text"] == "[erased]" and after["questions"][0]["status"] == "closed"
-    )
+    assert after["questions"][0]["text"] == "[erased]" and after["questions"][0]["status"] == "closed"
 
 
 def test_the_part_stays_off_without_a_token(sqlite_services: Services) -> None:
