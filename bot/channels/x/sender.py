@@ -28,6 +28,7 @@ from bot.channels.x.errors import (
 )
 from bot.channels.x.health import ChannelHealth
 from bot.core.library import Library
+from bot.core.text import split_text
 from bot.core.types import Language
 from bot.service.outbox import OutboundPayload, RecipientUnreachable, RetryAfter, TransientSendError
 from bot.store import models as m
@@ -109,19 +110,3 @@ class XSender:
         if isinstance(error, XTransient):
             return TransientSendError(str(error))
         return error  # XRequestError: the dispatcher logs it and counts the attempt
-
-
-def split_text(text: str, limit: int = DM_MAX_CHARS) -> list[str]:
-    """Pieces of at most `limit` characters, cut at a paragraph, line or word where possible."""
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
-        if cut < limit // 2:
-            cut = limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest or not parts:
-        parts.append(rest)
-    return parts

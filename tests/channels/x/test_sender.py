@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.channels.x import sender as sender_mod
 from bot.channels.x.poller import DmPoller
-from bot.channels.x.sender import XSender, split_text
+from bot.channels.x.sender import XSender
 from bot.core.types import Channel, InboundMessage
 from bot.service.outbox import (
     Dispatcher,
@@ -151,12 +151,6 @@ def test_long_text_is_split_below_the_dm_limit(sqlite_services, http, conn, heal
     assert out == "1,2" and len(parts) == 2
     assert all(len(p) <= sender_mod.DM_MAX_CHARS for p in parts)
     assert " ".join(parts).split() == text.split()
-
-
-def test_split_text_keeps_short_text_whole():
-    assert split_text("kort") == ["kort"]
-    assert split_text("") == [""]
-    assert [len(p) for p in split_text("x" * 25, 10)] == [10, 10, 5]
 
 
 def test_429_on_send_waits_until_reset_and_pauses_the_batch(sqlite_services, http, conn, health):
