@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.logs import quiet_libraries
 from bot.nlu.rasa_format import read_library
 from bot.service.intake_queue import IntakeQueue
-from bot.service.outbox import DeliveredInApp, Dispatcher, Sender, is_in_app
+from bot.service.outbox import DeliveredInApp, Dispatcher, Sender
 from bot.service.triage import TriageService
 from bot.store import models as m
 from bot.store.db import make_engine, make_sessionmaker, migrate
@@ -35,7 +35,8 @@ class Services:
     def delivered_in_app(self, channel: str) -> bool:
         """Whether a reply on `channel` is delivered by the commit that stores it (web chat, API,
         CLI: `DeliveredInApp`). Live: a channel that registers its own sender is not."""
-        return is_in_app(self.senders.get(channel))
+        sender = self.senders.get(channel)
+        return sender is not None and sender.in_app
 
     def dispatcher(self) -> Dispatcher:
         return Dispatcher(self.sessions, self.senders, max_attempts=self.settings.outbox_max_attempts)

@@ -29,7 +29,7 @@ from bot.store import models as m
 log = logging.getLogger(__name__)
 
 LOCK_SECONDS = 120
-IDEMPOTENT_LOCK_SECONDS = 10  # in-app delivery: redoing it is harmless, so a stale claim is retried
+IN_APP_LOCK_SECONDS = 10  # in-app delivery: redoing it is harmless, so a stale claim is retried
 EXPIRY_INTERVAL_SECONDS = 1.0  # how often a dispatcher looks for stale claims (two updates)
 
 
@@ -60,6 +60,15 @@ class RecipientUnreachable(Exception):
 
 
 class Sender(Protocol):
+    """Delivers one outbox item on one channel.
+
+    `in_app` says whether sending is the commit that shows the reply: the citizen reads it from our
+    own database (web chat, API, CLI: `DeliveredInApp`). Doing that twice is harmless, so the
+    dispatcher claims such items together and retries a stale claim, and the intake stores such
+    replies as sent. A sender that talks to another service (Telegram, X) sets it False."""
+
+    in_app: bool
+
     async def send(self, payload: OutboundPayload) -> str | None:
         """Send one message; return the channel's message id. Raise the errors above."""
 
@@ -69,16 +78,10 @@ class DeliveredInApp:
     making the message visible, which the commit of the outbox row does. Doing it twice shows the
     message once, so an item left "sending" by a dead process is retried, not given up."""
 
-    idempotent = True
+    in_app = True
 
     async def send(self, payload: OutboundPayload) -> str | None:
         return None
-
-
-def is_in_app(sender: Sender | None) -> bool:
-    """Whether sending is the commit that shows the reply (`DeliveredInApp`): doing it twice is
-    harmless, and the intake can store such replies as sent."""
-    return bool(getattr(sender, "idempotent", False))
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -121,13 +124,13 @@ class Dispatcher:
             )
             if session.bind is not None and session.bind.dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
-            idempotent = set(self._idempotent())
+            in_app = set(self._in_app_channels())
             due = session.execute(stmt).all()
-            local = [item_id for item_id, channel in due if channel in idempotent]
-            remote = [item_id for item_id, channel in due if channel not in idempotent][:1]
+            local = [item_id for item_id, channel in due if channel in in_app]
+            remote = [item_id for item_id, channel in due if channel not in in_app][:1]
             won = [
                 item
-                for ids, lock in ((local, IDEMPOTENT_LOCK_SECONDS), (remote, LOCK_SECONDS))
+                for ids, lock in ((local, IN_APP_LOCK_SECONDS), (remote, LOCK_SECONDS))
                 if ids
                 for item in session.scalars(
                     update(m.OutboxItem)
@@ -153,8 +156,8 @@ class Dispatcher:
                 for item in sorted(won, key=lambda item: item.id)
             ]
 
-    def _idempotent(self) -> list[str]:
-        return [c for c, sender in list(self.senders.items()) if is_in_app(sender)]
+    def _in_app_channels(self) -> list[str]:
+        return [c for c, sender in list(self.senders.items()) if sender.in_app]
 
     def _expire_stale(self, session: Session, now: datetime) -> None:
         session.execute(  # in-app: the process died before the commit that shows it; do it again
@@ -162,7 +165,7 @@ class Dispatcher:
             .where(
                 m.OutboxItem.status == "sending",
                 m.OutboxItem.locked_until < now,
-                m.OutboxItem.channel.in_(self._idempotent()),
+                m.OutboxItem.channel.in_(self._in_app_channels()),
             )
             .values(status="pending", locked_until=None, last_error="retried after a stale claim")
             .execution_options(synchronize_session=False)
@@ -183,7 +186,7 @@ class Dispatcher:
             items = await asyncio.to_thread(self.claim)
             if not items:
                 break
-            delivered: list[tuple[int, str | None]] = []  # idempotent items, marked together
+            delivered: list[tuple[int, str | None]] = []  # in-app items, marked together
             for item in items:
                 if (item.channel, item.recipient) in blocked:
                     await asyncio.to_thread(self._give_up, item.item_id, "recipient unreachable", False)
@@ -199,8 +202,8 @@ class Dispatcher:
         self, payload: OutboundPayload, delivered: list[tuple[int, str | None]] | None = None
     ) -> bool:
         """Send one item; False when the recipient turned out to be unreachable. An item of an
-        idempotent (in-app) channel is added to `delivered` to be marked sent with the others of
-        its claim: sending it again after a crash is harmless. Remote items are marked at once."""
+        in-app channel is added to `delivered` to be marked sent with the others of its claim:
+        sending it again after a crash is harmless. Remote items are marked at once."""
         channel = payload.channel
         sender = self.senders[channel]
         try:
@@ -216,7 +219,7 @@ class Dispatcher:
             log.exception("sender for %s failed", channel)
             await asyncio.to_thread(self._reschedule, payload.item_id, None, repr(exc), True)
         else:
-            if delivered is not None and is_in_app(sender):
+            if delivered is not None and sender.in_app:
                 delivered.append((payload.item_id, external))
             else:
                 await asyncio.to_thread(self._mark_sent, payload.item_id, external)

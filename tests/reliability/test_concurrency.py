@@ -121,6 +121,8 @@ def _claimer(url: str, worker: int, attempts: int, result: Path) -> None:
 class _Recorder:
     """A channel sender that appends each item id to this worker's file (no network)."""
 
+    in_app = False
+
     def __init__(self, path: Path) -> None:
         self.file = path.open("a", buffering=1)
 
@@ -133,7 +135,7 @@ class _Recorder:
 class _InAppRecorder(_Recorder):
     """The same, as an in-app channel: the dispatcher claims its items 25 at a time."""
 
-    idempotent = True
+    in_app = True
 
 
 def _dispatcher(url: str, worker: int, result: Path, in_app: bool) -> None:

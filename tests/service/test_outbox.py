@@ -20,6 +20,8 @@ from bot.store import models as m
 class ScriptedSender:
     """Raises the scripted errors in order, then succeeds; records every successful send."""
 
+    in_app = False
+
     def __init__(self, *errors: Exception) -> None:
         self.errors = list(errors)
         self.sent: list[OutboundPayload] = []

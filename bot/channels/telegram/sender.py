@@ -57,6 +57,8 @@ class TelegramSender:
     buttons on the last; parts already sent are remembered per outbox item, so a retry after a
     429 in the middle continues where it stopped instead of repeating the first part."""
 
+    in_app = False
+
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
         self._progress: dict[int, int] = {}

@@ -41,6 +41,8 @@ YES_NO_KEY = "utter_x_reply_yes_no"
 
 
 class XSender:
+    in_app = False
+
     def __init__(
         self,
         conn: XConnection,
