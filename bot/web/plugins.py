@@ -42,6 +42,8 @@ def install(app: FastAPI, settings: Settings) -> None:
 
 
 async def start(app: FastAPI, services: Services) -> list[Stop]:
+    # /healthz (bot.web.api) still reads the channels' health from app.state; it is the same dict.
+    app.state.channel_health = services.channel_health
     stoppers: list[Stop] = []
     for name in PARTS:
         module = importlib.import_module(name)

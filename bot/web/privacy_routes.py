@@ -19,7 +19,8 @@ from bot.app import Services
 from bot.service.privacy import erase_citizen, export_citizen
 from bot.service.queue import audit
 from bot.store import models as m
-from bot.web.auth import User, require_admin, services_of, verify_csrf
+from bot.web.auth import User, require_admin, verify_csrf
+from bot.web.deps import ServicesDep
 from bot.web.templating import render
 
 router = APIRouter(prefix="/admin/privacy", dependencies=[Depends(require_admin), Depends(verify_csrf)])
@@ -58,8 +59,10 @@ def find(services: Services, ref: str) -> dict[str, Any] | None:
 
 
 @router.get("")
-async def privacy_page(request: Request, user: Admin, citizen: str = "", done: str = "") -> Response:
-    found = await asyncio.to_thread(find, services_of(request), citizen) if citizen else None
+async def privacy_page(
+    request: Request, svc: ServicesDep, user: Admin, citizen: str = "", done: str = ""
+) -> Response:
+    found = await asyncio.to_thread(find, svc, citizen) if citizen else None
     return render(
         request,
         "admin/privacy.html",
@@ -71,10 +74,9 @@ async def privacy_page(request: Request, user: Admin, citizen: str = "", done: s
 
 
 @router.get("/export")
-async def export(request: Request, user: Admin, citizen: int = 0) -> Response:
+async def export(request: Request, svc: ServicesDep, user: Admin, citizen: int = 0) -> Response:
     if not citizen:  # no one chosen yet: the page to find them
         return render(request, "admin/privacy.html", query="", found=None, done="", missing=False)
-    svc = services_of(request)
     citizen_id = citizen
 
     def run() -> dict[str, Any]:
@@ -101,9 +103,12 @@ async def export(request: Request, user: Admin, citizen: int = 0) -> Response:
 
 @router.post("/erase")
 async def erase(
-    request: Request, user: Admin, citizen: Annotated[int, Form()] = 0, confirm: Annotated[str, Form()] = ""
+    request: Request,
+    svc: ServicesDep,
+    user: Admin,
+    citizen: Annotated[int, Form()] = 0,
+    confirm: Annotated[str, Form()] = "",
 ) -> Response:
-    svc = services_of(request)
     citizen_id = citizen
     if confirm != "erase":
         raise HTTPException(400, "type erase to confirm")

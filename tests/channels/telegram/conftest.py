@@ -61,7 +61,7 @@ async def running(services: Services, fake: FakeTelegram, **overrides: Any) -> A
     stop = await part.start(app, services, settings)
     assert stop is not None
     try:
-        await eventually(lambda: app.state.channel_health.get("telegram") == "ok", what="start")
+        await eventually(lambda: services.channel_health.get("telegram") == "ok", what="start")
         yield app
     finally:
         await stop()
