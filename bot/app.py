@@ -26,6 +26,9 @@ class Services:
     sessions: sessionmaker[Session]
     triage: TriageService
     senders: dict[str, Sender] = field(default_factory=dict)
+    # What each running channel reports for /healthz and the console ("ok" or what is wrong);
+    # live like `senders`: a channel writes its own key while it runs.
+    channel_health: dict[str, str] = field(default_factory=dict)
     intake: IntakeQueue = field(init=False)
 
     def __post_init__(self) -> None:

@@ -1,5 +1,6 @@
-"""Checks on a citizen's raw text before classification. The raw text is always stored as
-received; these checks decide whether it can be classified and what to say if not."""
+"""Checks on a citizen's raw text before classification, and splitting a reply that is too long
+for a channel. The raw text is always stored as received; the checks decide whether it can be
+classified and what to say if not."""
 
 from __future__ import annotations
 
@@ -53,3 +54,29 @@ def check(text: str, max_chars: int = MAX_CHARS) -> TextProblem | None:
     if not any(ch.isalnum() for ch in cleaned):
         return TextProblem.NO_WORDS
     return None
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """`text` in pieces of at most `limit` characters, for a channel with a message limit (Telegram
+    4,096, an X DM 10,000). Each cut is at the last paragraph break before the limit, else the last
+    line break, else the last space; a single word longer than the limit is cut hard. The pieces,
+    joined by whitespace, give back the words; the result is never empty (`[""]` for no text)."""
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        cut = _cut(rest[: limit + 1])  # a break right at the limit still leaves a full piece
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest or not parts:
+        parts.append(rest)
+    return parts
+
+
+def _cut(window: str) -> int:
+    """Where to end the piece that starts `window` (which has no leading whitespace)."""
+    for sep in ("\n\n", "\n"):
+        cut = window.rfind(sep)
+        if cut > 0:
+            return cut
+    spaces = (i for i in range(len(window) - 1, 0, -1) if window[i].isspace())  # tabs too
+    return next(spaces, len(window) - 1)

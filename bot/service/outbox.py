@@ -29,7 +29,7 @@ from bot.store import models as m
 log = logging.getLogger(__name__)
 
 LOCK_SECONDS = 120
-IDEMPOTENT_LOCK_SECONDS = 10  # in-app delivery: redoing it is harmless, so a stale claim is retried
+IN_APP_LOCK_SECONDS = 10  # in-app delivery: redoing it is harmless, so a stale claim is retried
 EXPIRY_INTERVAL_SECONDS = 1.0  # how often a dispatcher looks for stale claims (two updates)
 
 
@@ -60,6 +60,15 @@ class RecipientUnreachable(Exception):
 
 
 class Sender(Protocol):
+    """Delivers one outbox item on one channel.
+
+    `in_app` says whether sending is the commit that shows the reply: the citizen reads it from our
+    own database (web chat, API, CLI: `DeliveredInApp`). Doing that twice is harmless, so the
+    dispatcher claims such items together and retries a stale claim, and the intake stores such
+    replies as sent. A sender that talks to another service (Telegram, X) sets it False."""
+
+    in_app: bool
+
     async def send(self, payload: OutboundPayload) -> str | None:
         """Send one message; return the channel's message id. Raise the errors above."""
 
@@ -69,25 +78,24 @@ class DeliveredInApp:
     making the message visible, which the commit of the outbox row does. Doing it twice shows the
     message once, so an item left "sending" by a dead process is retried, not given up."""
 
-    idempotent = True
+    in_app = True
 
     async def send(self, payload: OutboundPayload) -> str | None:
         return None
 
 
-def is_in_app(sender: Sender | None) -> bool:
-    """Whether sending is the commit that shows the reply (`DeliveredInApp`): doing it twice is
-    harmless, and the intake can store such replies as sent."""
-    return bool(getattr(sender, "idempotent", False))
-
-
 def backoff_seconds(attempt: int) -> float:
-    return min(300.0, 2.0 ** attempt) * (0.75 + 0.5 * random.random())
+    return min(300.0, 2.0**attempt) * (0.75 + 0.5 * random.random())
 
 
 class Dispatcher:
-    def __init__(self, sessions: sessionmaker[Session], senders: dict[str, Sender],
-                 max_attempts: int = 8, batch: int = 50) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        senders: dict[str, Sender],
+        max_attempts: int = 8,
+        batch: int = 50,
+    ) -> None:
         self.sessions = sessions
         self.senders = senders  # live: a channel started later registers its sender here
         self.max_attempts = max_attempts
@@ -106,40 +114,59 @@ class Dispatcher:
                 self._next_expiry = now + timedelta(seconds=EXPIRY_INTERVAL_SECONDS)
             stmt = (
                 select(m.OutboxItem.id, m.OutboxItem.channel)
-                .where(m.OutboxItem.status == "pending", m.OutboxItem.next_attempt_at <= now,
-                       m.OutboxItem.channel.in_(list(self.senders)))
+                .where(
+                    m.OutboxItem.status == "pending",
+                    m.OutboxItem.next_attempt_at <= now,
+                    m.OutboxItem.channel.in_(list(self.senders)),
+                )
                 .order_by(m.OutboxItem.id)
                 .limit(self.batch)
             )
             if session.bind is not None and session.bind.dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
-            idempotent = set(self._idempotent())
+            in_app = set(self._in_app_channels())
             due = session.execute(stmt).all()
-            local = [item_id for item_id, channel in due if channel in idempotent]
-            remote = [item_id for item_id, channel in due if channel not in idempotent][:1]
-            won = [item for ids, lock in ((local, IDEMPOTENT_LOCK_SECONDS), (remote, LOCK_SECONDS))
-                   if ids for item in session.scalars(
-                       update(m.OutboxItem)
-                       .where(m.OutboxItem.id.in_(ids), m.OutboxItem.status == "pending")
-                       .values(status="sending", locked_until=now + timedelta(seconds=lock),
-                               attempts=m.OutboxItem.attempts + 1)
-                       .returning(m.OutboxItem)
-                       .execution_options(synchronize_session=False))]
-            return [OutboundPayload(
-                recipient=item.recipient, text=item.payload.get("text", ""),
-                kind=item.payload.get("kind", "text"),
-                buttons=tuple(tuple(b) for b in item.payload.get("buttons", [])),  # type: ignore[misc]
-                item_id=item.id, channel=item.channel,
-            ) for item in sorted(won, key=lambda item: item.id)]
+            local = [item_id for item_id, channel in due if channel in in_app]
+            remote = [item_id for item_id, channel in due if channel not in in_app][:1]
+            won = [
+                item
+                for ids, lock in ((local, IN_APP_LOCK_SECONDS), (remote, LOCK_SECONDS))
+                if ids
+                for item in session.scalars(
+                    update(m.OutboxItem)
+                    .where(m.OutboxItem.id.in_(ids), m.OutboxItem.status == "pending")
+                    .values(
+                        status="sending",
+                        locked_until=now + timedelta(seconds=lock),
+                        attempts=m.OutboxItem.attempts + 1,
+                    )
+                    .returning(m.OutboxItem)
+                    .execution_options(synchronize_session=False)
+                )
+            ]
+            return [
+                OutboundPayload(
+                    recipient=item.recipient,
+                    text=item.payload.get("text", ""),
+                    kind=item.payload.get("kind", "text"),
+                    buttons=tuple(tuple(b) for b in item.payload.get("buttons", [])),  # type: ignore[misc]
+                    item_id=item.id,
+                    channel=item.channel,
+                )
+                for item in sorted(won, key=lambda item: item.id)
+            ]
 
-    def _idempotent(self) -> list[str]:
-        return [c for c, sender in list(self.senders.items()) if is_in_app(sender)]
+    def _in_app_channels(self) -> list[str]:
+        return [c for c, sender in list(self.senders.items()) if sender.in_app]
 
     def _expire_stale(self, session: Session, now: datetime) -> None:
         session.execute(  # in-app: the process died before the commit that shows it; do it again
             update(m.OutboxItem)
-            .where(m.OutboxItem.status == "sending", m.OutboxItem.locked_until < now,
-                   m.OutboxItem.channel.in_(self._idempotent()))
+            .where(
+                m.OutboxItem.status == "sending",
+                m.OutboxItem.locked_until < now,
+                m.OutboxItem.channel.in_(self._in_app_channels()),
+            )
             .values(status="pending", locked_until=None, last_error="retried after a stale claim")
             .execution_options(synchronize_session=False)
         )
@@ -159,7 +186,7 @@ class Dispatcher:
             items = await asyncio.to_thread(self.claim)
             if not items:
                 break
-            delivered: list[tuple[int, str | None]] = []  # idempotent items, marked together
+            delivered: list[tuple[int, str | None]] = []  # in-app items, marked together
             for item in items:
                 if (item.channel, item.recipient) in blocked:
                     await asyncio.to_thread(self._give_up, item.item_id, "recipient unreachable", False)
@@ -171,11 +198,12 @@ class Dispatcher:
             handled += len(items)
         return handled
 
-    async def _deliver(self, payload: OutboundPayload,
-                       delivered: list[tuple[int, str | None]] | None = None) -> bool:
+    async def _deliver(
+        self, payload: OutboundPayload, delivered: list[tuple[int, str | None]] | None = None
+    ) -> bool:
         """Send one item; False when the recipient turned out to be unreachable. An item of an
-        idempotent (in-app) channel is added to `delivered` to be marked sent with the others of
-        its claim: sending it again after a crash is harmless. Remote items are marked at once."""
+        in-app channel is added to `delivered` to be marked sent with the others of its claim:
+        sending it again after a crash is harmless. Remote items are marked at once."""
         channel = payload.channel
         sender = self.senders[channel]
         try:
@@ -191,7 +219,7 @@ class Dispatcher:
             log.exception("sender for %s failed", channel)
             await asyncio.to_thread(self._reschedule, payload.item_id, None, repr(exc), True)
         else:
-            if delivered is not None and is_in_app(sender):
+            if delivered is not None and sender.in_app:
                 delivered.append((payload.item_id, external))
             else:
                 await asyncio.to_thread(self._mark_sent, payload.item_id, external)
@@ -200,9 +228,19 @@ class Dispatcher:
     def _mark_sent_many(self, delivered: list[tuple[int, str | None]]) -> None:
         now = datetime.now(UTC)
         with self.sessions.begin() as session:  # ORM bulk UPDATE by primary key: one executemany
-            session.execute(update(m.OutboxItem), [
-                {"id": item_id, "status": "sent", "sent_at": now, "external_id": external,
-                 "locked_until": None} for item_id, external in delivered])
+            session.execute(
+                update(m.OutboxItem),
+                [
+                    {
+                        "id": item_id,
+                        "status": "sent",
+                        "sent_at": now,
+                        "external_id": external,
+                        "locked_until": None,
+                    }
+                    for item_id, external in delivered
+                ],
+            )
 
     def _mark_sent(self, item_id: int, external: str | None) -> None:
         self._mark_sent_many([(item_id, external)])
@@ -233,8 +271,11 @@ class Dispatcher:
                     citizen.unreachable = True
                 session.execute(
                     update(m.OutboxItem)
-                    .where(m.OutboxItem.recipient == item.recipient, m.OutboxItem.channel == item.channel,
-                           m.OutboxItem.status == "pending")
+                    .where(
+                        m.OutboxItem.recipient == item.recipient,
+                        m.OutboxItem.channel == item.channel,
+                        m.OutboxItem.status == "pending",
+                    )
                     .values(status="failed", last_error="recipient unreachable")
                     .execution_options(synchronize_session=False)
                 )

@@ -34,7 +34,6 @@ async def start(app: FastAPI, services: Services) -> Stop | None:
         log.warning("retention disabled (RETENTION_DAYS=%s)", services.settings.retention_days)
         return None
     task = asyncio.create_task(_loop(services, INTERVAL_SECONDS))
-    app.state.retention_task = task
 
     async def stop() -> None:
         task.cancel()

@@ -37,7 +37,7 @@ from bot.nlu.engine import Engine, SklearnEngine
 from bot.service.conversation import Conversations
 from bot.service.deciding import Decider, Deferred, Draft, IntakeResult, result_of
 from bot.service.knowledge import Knowledge
-from bot.service.outbox import Sender, is_in_app
+from bot.service.outbox import Sender
 from bot.store import citizens, messages
 from bot.store import models as m
 from bot.store.outbox import Outgoing, enqueue
@@ -103,7 +103,8 @@ class TriageService:
     def delivered_in_app(self, channel: str) -> bool:
         """Whether a reply on `channel` is delivered by the commit that stores it (web chat, API,
         CLI). Live: a channel that registers its own sender is not."""
-        return is_in_app(self.senders.get(channel))
+        sender = self.senders.get(channel)
+        return sender is not None and sender.in_app
 
     # -- messages -------------------------------------------------------------------------------
 

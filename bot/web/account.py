@@ -26,10 +26,10 @@ from bot.web.auth import (
     current_user,
     end_session,
     optional_user,
-    services_of,
     start_session,
     verify_csrf,
 )
+from bot.web.deps import ServicesDep
 from bot.web.templating import render
 
 MAX_FAILURES = 5
@@ -100,8 +100,7 @@ def attempt_login(
         return pro.id, None
 
 
-def _set_session_cookie(request: Request, response: Response, token: str) -> None:
-    svc = services_of(request)
+def _set_session_cookie(request: Request, svc: Services, response: Response, token: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -130,11 +129,11 @@ async def login_page(request: Request, next: str | None = None) -> Response:
 @router.post("/login")
 async def login(
     request: Request,
+    svc: ServicesDep,
     username: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = "",
 ) -> Response:
-    svc = services_of(request)
     remote = request.client.host if request.client else None
     pro_id, error = await asyncio.to_thread(attempt_login, svc, username, password, remote)
     if pro_id is None:
@@ -152,14 +151,13 @@ async def login(
         await asyncio.to_thread(end_session, svc, security.token_hash(old))
     token = await asyncio.to_thread(start_session, svc, pro_id)
     response = RedirectResponse(safe_next(next), status_code=303)
-    _set_session_cookie(request, response, token)
+    _set_session_cookie(request, svc, response, token)
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, svc: ServicesDep) -> Response:
     user = optional_user(request)
-    svc = services_of(request)
     if user is not None:
         await asyncio.to_thread(end_session, svc, user.token_hash)
 
@@ -179,18 +177,28 @@ def _telegram_linked(services: Services, user: User) -> bool:
         return bool(pro and pro.telegram_chat_id)
 
 
-async def account(request: Request, user: User, status_code: int = 200, **extra: Any) -> Response:
+async def account(
+    request: Request, svc: Services, user: User, status_code: int = 200, **extra: Any
+) -> Response:
     """The account page with the password form and the Telegram link state."""
-    linked = await asyncio.to_thread(_telegram_linked, services_of(request), user)
-    channels = getattr(request.app.state, "channel_health", None) or {}
-    return render(request, "account.html", status_code=status_code, min_length=users.MIN_PASSWORD,
-                  telegram_linked=linked, telegram_on="telegram" in channels,
-                  link_minutes=linking.VALID_MINUTES, **extra)
+    linked = await asyncio.to_thread(_telegram_linked, svc, user)
+    return render(
+        request,
+        "account.html",
+        status_code=status_code,
+        min_length=users.MIN_PASSWORD,
+        telegram_linked=linked,
+        telegram_on="telegram" in svc.channel_health,
+        link_minutes=linking.VALID_MINUTES,
+        **extra,
+    )
 
 
 @router.get("/account")
-async def account_page(request: Request, user: Annotated[User, Depends(current_user)]) -> Response:
-    return await account(request, user)
+async def account_page(
+    request: Request, svc: ServicesDep, user: Annotated[User, Depends(current_user)]
+) -> Response:
+    return await account(request, svc, user)
 
 
 def _issue_link_code(services: Services, user: User) -> str:
@@ -211,22 +219,25 @@ def _unlink_telegram(services: Services, user: User) -> None:
 
 
 @router.post("/account/telegram/code")
-async def telegram_code(request: Request, user: Annotated[User, Depends(current_user)]) -> Response:
+async def telegram_code(
+    request: Request, svc: ServicesDep, user: Annotated[User, Depends(current_user)]
+) -> Response:
     """A one-time code to send to the bot as /link CODE (earlier unused codes stop working)."""
-    code = await asyncio.to_thread(_issue_link_code, services_of(request), user)
-    return await account(request, user, link_code=code)
+    code = await asyncio.to_thread(_issue_link_code, svc, user)
+    return await account(request, svc, user, link_code=code)
 
 
 @router.post("/account/telegram/unlink")
-async def telegram_unlink(request: Request, user: Annotated[User, Depends(current_user)]) -> Response:
-    await asyncio.to_thread(_unlink_telegram, services_of(request), user)
-    return await account(request, user, flash="Your Telegram account is no longer linked.",
-                         flash_kind="ok")
+async def telegram_unlink(
+    request: Request, svc: ServicesDep, user: Annotated[User, Depends(current_user)]
+) -> Response:
+    await asyncio.to_thread(_unlink_telegram, svc, user)
+    return await account(
+        request, svc, user, flash="Your Telegram account is no longer linked.", flash_kind="ok"
+    )
 
 
-def change_password(
-    services: Services, user: User, current: str, new: str, repeat: str
-) -> str | None:
+def change_password(services: Services, user: User, current: str, new: str, repeat: str) -> str | None:
     """None on success, else the message to show. Other sessions of the user end."""
     if new != repeat:
         return "The new passwords do not match."
@@ -249,15 +260,19 @@ def change_password(
 @router.post("/account/password")
 async def password(
     request: Request,
+    svc: ServicesDep,
     user: Annotated[User, Depends(current_user)],
     current: Annotated[str, Form()] = "",
     new: Annotated[str, Form()] = "",
     repeat: Annotated[str, Form()] = "",
 ) -> Response:
-    error = await asyncio.to_thread(
-        change_password, services_of(request), user, current, new, repeat
-    )
+    error = await asyncio.to_thread(change_password, svc, user, current, new, repeat)
     if error:
-        return await account(request, user, status_code=400, flash=error, flash_kind="error")
-    return await account(request, user, flash="Your password was changed. Other sessions were logged out.",
-                         flash_kind="ok")
+        return await account(request, svc, user, status_code=400, flash=error, flash_kind="error")
+    return await account(
+        request,
+        svc,
+        user,
+        flash="Your password was changed. Other sessions were logged out.",
+        flash_kind="ok",
+    )

@@ -19,7 +19,8 @@ from bot.service import library_admin as lib
 from bot.service import routing_admin
 from bot.service.library_admin import LibraryError
 from bot.store import models as m
-from bot.web.auth import User, require_admin, services_of, verify_csrf
+from bot.web.auth import User, require_admin, verify_csrf
+from bot.web.deps import ServicesDep
 from bot.web.templating import render
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
@@ -50,11 +51,8 @@ def changed(svc: Services) -> None:
     svc.triage.invalidate_library()
 
 
-def attempt(
-    request: Request, change: Callable[[Session], str], on_error: Callable[[str], Response]
-) -> Response:
+def attempt(svc: Services, change: Callable[[Session], str], on_error: Callable[[str], Response]) -> Response:
     """Run `change` in one transaction; its result is where to go. A refusal re-renders."""
-    svc = services_of(request)
     try:
         with svc.sessions.begin() as session:
             url = change(session)
@@ -67,8 +65,7 @@ def attempt(
 # -- intents ------------------------------------------------------------------------------------
 
 
-def _library_page(request: Request, status_code: int = 200, **extra: Any) -> Response:
-    svc = services_of(request)
+def _library_page(request: Request, svc: Services, status_code: int = 200, **extra: Any) -> Response:
     with svc.sessions() as session:
         intents = lib.intent_summaries(session)
         roles = routing_admin.roles(session)
@@ -84,13 +81,14 @@ def _library_page(request: Request, status_code: int = 200, **extra: Any) -> Res
 
 
 @router.get("/library")
-def library(request: Request, user: Admin, done: str = "") -> Response:
-    return _library_page(request, flash=done_message(done), flash_kind="ok")
+def library(request: Request, svc: ServicesDep, user: Admin, done: str = "") -> Response:
+    return _library_page(request, svc, flash=done_message(done), flash_kind="ok")
 
 
 @router.post("/intents")
 def create_intent(
     request: Request,
+    svc: ServicesDep,
     user: Admin,
     name: Annotated[str, Form()],
     mode: Annotated[str, Form()],
@@ -100,13 +98,12 @@ def create_intent(
         intent = lib.create_intent(session, user.username, name, mode, role)
         return f"/admin/intents/{intent.name}?done=intent"
 
-    return attempt(
-        request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error")
-    )
+    return attempt(svc, change, lambda err: _library_page(request, svc, 400, flash=err, flash_kind="error"))
 
 
-def _intent_page(request: Request, name: str, status_code: int = 200, **extra: Any) -> Response:
-    svc = services_of(request)
+def _intent_page(
+    request: Request, svc: Services, name: str, status_code: int = 200, **extra: Any
+) -> Response:
     with svc.sessions() as session:
         try:
             intent = lib.get_intent(session, name)
@@ -141,13 +138,14 @@ def _intent_page(request: Request, name: str, status_code: int = 200, **extra: A
 
 
 @router.get("/intents/{name}")
-def intent_page(request: Request, name: str, user: Admin, done: str = "") -> Response:
-    return _intent_page(request, name, flash=done_message(done), flash_kind="ok")
+def intent_page(request: Request, svc: ServicesDep, name: str, user: Admin, done: str = "") -> Response:
+    return _intent_page(request, svc, name, flash=done_message(done), flash_kind="ok")
 
 
 @router.post("/intents/{name}")
 def update_intent(
     request: Request,
+    svc: ServicesDep,
     name: str,
     user: Admin,
     mode: Annotated[str, Form()],
@@ -158,13 +156,14 @@ def update_intent(
         return f"/admin/intents/{name}?done=intent"
 
     return attempt(
-        request, change, lambda err: _intent_page(request, name, 400, flash=err, flash_kind="error")
+        svc, change, lambda err: _intent_page(request, svc, name, 400, flash=err, flash_kind="error")
     )
 
 
 @router.post("/intents/{name}/examples")
 def add_example(
     request: Request,
+    svc: ServicesDep,
     name: str,
     user: Admin,
     text: Annotated[str, Form()],
@@ -175,26 +174,25 @@ def add_example(
         return f"/admin/intents/{name}?done=example#examples"
 
     return attempt(
-        request, change, lambda err: _intent_page(request, name, 400, flash=err, flash_kind="error")
+        svc, change, lambda err: _intent_page(request, svc, name, 400, flash=err, flash_kind="error")
     )
 
 
 @router.post("/examples/{example_id}/remove")
 def remove_example(
-    request: Request, example_id: int, user: Admin, back: Annotated[str, Form()] = ""
+    request: Request, svc: ServicesDep, example_id: int, user: Admin, back: Annotated[str, Form()] = ""
 ) -> Response:
     def change(session: Session) -> str:
         lib.remove_example(session, user.username, example_id)
         return f"/admin/intents/{back}?done=removed#examples" if back else "/admin/library"
 
-    return attempt(
-        request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error")
-    )
+    return attempt(svc, change, lambda err: _library_page(request, svc, 400, flash=err, flash_kind="error"))
 
 
 @router.post("/examples/{example_id}/move")
 def move_example(
     request: Request,
+    svc: ServicesDep,
     example_id: int,
     user: Admin,
     to_intent: Annotated[str, Form()],
@@ -204,9 +202,7 @@ def move_example(
         lib.move_example(session, user.username, example_id, to_intent)
         return f"/admin/intents/{back or to_intent}?done=moved#examples"
 
-    return attempt(
-        request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error")
-    )
+    return attempt(svc, change, lambda err: _library_page(request, svc, 400, flash=err, flash_kind="error"))
 
 
 # -- answers ------------------------------------------------------------------------------------
@@ -214,6 +210,7 @@ def move_example(
 
 def _answer_page(
     request: Request,
+    svc: Services,
     key: str,
     language: str,
     status_code: int = 200,
@@ -223,7 +220,6 @@ def _answer_page(
 ) -> Response:
     if language not in lib.LANGUAGES or not key.startswith("utter_"):
         raise HTTPException(404, "no such answer")
-    svc = services_of(request)
     with svc.sessions() as session:
         versions = lib.versions(session, key, language)
         approved = lib.current_approved(session, key, language)
@@ -266,6 +262,7 @@ def _answer_page(
 @router.get("/answers/{key}/{language}")
 def answer_page(
     request: Request,
+    svc: ServicesDep,
     key: str,
     language: str,
     user: Admin,
@@ -273,44 +270,40 @@ def answer_page(
     compare: int | None = None,
 ) -> Response:
     return _answer_page(
-        request, key, language, compare=compare, flash=done_message(done), flash_kind="ok"
+        request, svc, key, language, compare=compare, flash=done_message(done), flash_kind="ok"
     )
 
 
 @router.post("/answers/{key}/{language}")
 def save_draft(
-    request: Request, key: str, language: str, user: Admin, text: Annotated[str, Form()]
+    request: Request, svc: ServicesDep, key: str, language: str, user: Admin, text: Annotated[str, Form()]
 ) -> Response:
     def change(session: Session) -> str:
         lib.save_draft(session, user.username, key, language, text)
         return f"/admin/answers/{key}/{language}?done=draft"
 
     return attempt(
-        request,
+        svc,
         change,
         lambda err: _answer_page(
-            request, key, language, 400, draft_text=text, flash=err, flash_kind="error"
+            request, svc, key, language, 400, draft_text=text, flash=err, flash_kind="error"
         ),
     )
 
 
 @router.post("/answer-versions/{answer_id}/approve")
-def approve(request: Request, answer_id: int, user: Admin) -> Response:
+def approve(request: Request, svc: ServicesDep, answer_id: int, user: Admin) -> Response:
     def change(session: Session) -> str:
         answer = lib.approve(session, user.username, answer_id)
         return f"/admin/answers/{answer.key}/{answer.language}?done=approved"
 
-    return attempt(
-        request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error")
-    )
+    return attempt(svc, change, lambda err: _library_page(request, svc, 400, flash=err, flash_kind="error"))
 
 
 @router.post("/answer-versions/{answer_id}/discard")
-def discard(request: Request, answer_id: int, user: Admin) -> Response:
+def discard(request: Request, svc: ServicesDep, answer_id: int, user: Admin) -> Response:
     def change(session: Session) -> str:
         answer = lib.discard(session, user.username, answer_id)
         return f"/admin/answers/{answer.key}/{answer.language}?done=discarded"
 
-    return attempt(
-        request, change, lambda err: _library_page(request, 400, flash=err, flash_kind="error")
-    )
+    return attempt(svc, change, lambda err: _library_page(request, svc, 400, flash=err, flash_kind="error"))

@@ -9,10 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from bot.app import Services
 from bot.service import stats
 from bot.service.svg_charts import horizontal_bars, stacked_bars
 from bot.web.admin import Admin
-from bot.web.auth import require_admin, services_of, verify_csrf
+from bot.web.auth import require_admin, verify_csrf
+from bot.web.deps import ServicesDep
 from bot.web.templating import render
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
@@ -20,8 +22,8 @@ router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depend
 Days = Annotated[int, Query(ge=1, le=365)]
 
 
-def _board(request: Request, days: int) -> stats.Dashboard:
-    with services_of(request).sessions() as session:
+def _board(svc: Services, days: int) -> stats.Dashboard:
+    with svc.sessions() as session:
         board = stats.dashboard(session, days)
         for q in board.overdue:  # detach-safe: load what the template shows
             _ = (q.id, q.role, q.due_at, q.status, q.text)
@@ -29,8 +31,8 @@ def _board(request: Request, days: int) -> stats.Dashboard:
 
 
 @router.get("/dashboard")
-async def dashboard(request: Request, user: Admin, days: Days = 30) -> Response:
-    board = await asyncio.to_thread(_board, request, days)
+async def dashboard(request: Request, svc: ServicesDep, user: Admin, days: Days = 30) -> Response:
+    board = await asyncio.to_thread(_board, svc, days)
     per_day = stacked_bars(
         [
             (
@@ -59,8 +61,8 @@ async def dashboard(request: Request, user: Admin, days: Days = 30) -> Response:
 
 
 @router.get("/dashboard.csv")
-async def dashboard_csv(request: Request, user: Admin, days: Days = 30) -> Response:
-    board = await asyncio.to_thread(_board, request, days)
+async def dashboard_csv(request: Request, svc: ServicesDep, user: Admin, days: Days = 30) -> Response:
+    board = await asyncio.to_thread(_board, svc, days)
     return Response(
         stats.to_csv(board),
         media_type="text/csv; charset=utf-8",

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from bot.app import Services
 from bot.service import clustering, retrain, routing_admin
 from bot.service import library_admin as lib
 from bot.service.library_admin import LibraryError
@@ -20,10 +21,10 @@ from bot.web.auth import (
     User,
     require_admin,
     require_professional,
-    services_of,
     verify_csrf,
     viewer_of,
 )
+from bot.web.deps import ServicesDep
 from bot.web.templating import render
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
@@ -40,8 +41,7 @@ DONE = {
 # -- unrecognised questions -----------------------------------------------------------------------
 
 
-def _unrecognised_page(request: Request, status_code: int = 200, **extra: Any) -> Response:
-    svc = services_of(request)
+def _unrecognised_page(request: Request, svc: Services, status_code: int = 200, **extra: Any) -> Response:
     with svc.sessions() as session:
         groups = clustering.groups(session)
         intents = [s.name for s in lib.intent_summaries(session)]
@@ -59,25 +59,22 @@ def _unrecognised_page(request: Request, status_code: int = 200, **extra: Any) -
 
 
 @router.get("/unrecognised")
-async def unrecognised(request: Request, user: Admin, done: str = "") -> Response:
+async def unrecognised(request: Request, svc: ServicesDep, user: Admin, done: str = "") -> Response:
     # Clustering is CPU work: keep the event loop free.
-    return await asyncio.to_thread(
-        _unrecognised_page, request, flash=DONE.get(done), flash_kind="ok"
-    )
+    return await asyncio.to_thread(_unrecognised_page, request, svc, flash=DONE.get(done), flash_kind="ok")
 
 
 def _add_all(session: Session, actor: str, intent: str, message_ids: list[int]) -> None:
     if not message_ids:
         raise LibraryError("choose at least one question")
     for text, language in clustering.texts_of(session, message_ids):
-        lib.add_example(
-            session, actor, intent, text, language if language in lib.LANGUAGES else None
-        )
+        lib.add_example(session, actor, intent, text, language if language in lib.LANGUAGES else None)
 
 
 @router.post("/unrecognised/assign")
 def assign(
     request: Request,
+    svc: ServicesDep,
     user: Admin,
     intent: Annotated[str, Form()],
     message_id: Annotated[list[int], Form()] = [],  # noqa: B006
@@ -87,13 +84,14 @@ def assign(
         return "/admin/unrecognised?done=assigned"
 
     return attempt(
-        request, change, lambda err: _unrecognised_page(request, 400, flash=err, flash_kind="error")
+        svc, change, lambda err: _unrecognised_page(request, svc, 400, flash=err, flash_kind="error")
     )
 
 
 @router.post("/unrecognised/new-intent")
 def new_intent(
     request: Request,
+    svc: ServicesDep,
     user: Admin,
     name: Annotated[str, Form()],
     mode: Annotated[str, Form()],
@@ -106,15 +104,14 @@ def new_intent(
         return f"/admin/intents/{intent.name}?done=intent"
 
     return attempt(
-        request, change, lambda err: _unrecognised_page(request, 400, flash=err, flash_kind="error")
+        svc, change, lambda err: _unrecognised_page(request, svc, 400, flash=err, flash_kind="error")
     )
 
 
 # -- suggestions from professionals ----------------------------------------------------------------
 
 
-def _suggestions_page(request: Request, status_code: int = 200, **extra: Any) -> Response:
-    svc = services_of(request)
+def _suggestions_page(request: Request, svc: Services, status_code: int = 200, **extra: Any) -> Response:
     with svc.sessions() as session:
         rows = lib.suggestions(session)
         answer_intents = [s.name for s in lib.intent_summaries(session) if s.mode == "answer"]
@@ -130,13 +127,14 @@ def _suggestions_page(request: Request, status_code: int = 200, **extra: Any) ->
 
 
 @router.get("/suggestions")
-def suggestions(request: Request, user: Admin, done: str = "") -> Response:
-    return _suggestions_page(request, flash=DONE.get(done), flash_kind="ok")
+def suggestions(request: Request, svc: ServicesDep, user: Admin, done: str = "") -> Response:
+    return _suggestions_page(request, svc, flash=DONE.get(done), flash_kind="ok")
 
 
 @router.post("/suggestions/{answer_id}/approve")
 def approve_suggestion(
     request: Request,
+    svc: ServicesDep,
     answer_id: int,
     user: Admin,
     intent: Annotated[str, Form()],
@@ -148,27 +146,26 @@ def approve_suggestion(
         return "/admin/suggestions?done=approved"
 
     return attempt(
-        request, change, lambda err: _suggestions_page(request, 400, flash=err, flash_kind="error")
+        svc, change, lambda err: _suggestions_page(request, svc, 400, flash=err, flash_kind="error")
     )
 
 
 @router.post("/suggestions/{answer_id}/reject")
-def reject_suggestion(request: Request, answer_id: int, user: Admin) -> Response:
+def reject_suggestion(request: Request, svc: ServicesDep, answer_id: int, user: Admin) -> Response:
     def change(session: Session) -> str:
         lib.reject_suggestion(session, user.username, answer_id)
         return "/admin/suggestions?done=rejected"
 
     return attempt(
-        request, change, lambda err: _suggestions_page(request, 400, flash=err, flash_kind="error")
+        svc, change, lambda err: _suggestions_page(request, svc, 400, flash=err, flash_kind="error")
     )
 
 
 @desk_router.post("/questions/{question_id}/suggest")
 def suggest(
-    request: Request, question_id: int, user: Annotated[User, Depends(require_professional)]
+    request: Request, svc: ServicesDep, question_id: int, user: Annotated[User, Depends(require_professional)]
 ) -> Response:
     """A professional offers their reply to the library; an admin reviews it."""
-    svc = services_of(request)
     try:
         with svc.sessions.begin() as session:
             lib.suggest_from_reply(session, viewer_of(user), question_id)
@@ -188,17 +185,17 @@ def suggest(
 # -- retraining ---------------------------------------------------------------------------------
 
 
-def _retrain_status(request: Request) -> dict[str, Any]:
-    with services_of(request).sessions() as session:
+def _retrain_status(svc: Services) -> dict[str, Any]:
+    with svc.sessions() as session:
         return retrain.status(session)
 
 
 @router.get("/retrain")
-def retrain_page(request: Request, user: Admin, done: str = "") -> Response:
+def retrain_page(request: Request, svc: ServicesDep, user: Admin, done: str = "") -> Response:
     return render(
         request,
         "admin/retrain.html",
-        status=_retrain_status(request),
+        status=_retrain_status(svc),
         tolerance=retrain.TOLERANCE,
         flash=done_message(done),
         flash_kind="ok",
@@ -206,25 +203,25 @@ def retrain_page(request: Request, user: Admin, done: str = "") -> Response:
 
 
 @router.get("/retrain/status")
-def retrain_status(request: Request, user: Admin) -> Response:
+def retrain_status(request: Request, svc: ServicesDep, user: Admin) -> Response:
     return render(
         request,
         "admin/_retrain_status.html",
-        status=_retrain_status(request),
+        status=_retrain_status(svc),
         tolerance=retrain.TOLERANCE,
     )
 
 
 @router.post("/retrain")
-def start_retrain(request: Request, user: Admin) -> Response:
+def start_retrain(request: Request, svc: ServicesDep, user: Admin) -> Response:
     try:
-        retrain.start(services_of(request), user.username)
+        retrain.start(svc, user.username)
     except retrain.RetrainError as exc:
         return render(
             request,
             "admin/retrain.html",
             status_code=409,
-            status=_retrain_status(request),
+            status=_retrain_status(svc),
             tolerance=retrain.TOLERANCE,
             flash=str(exc),
             flash_kind="error",
@@ -233,17 +230,16 @@ def start_retrain(request: Request, user: Admin) -> Response:
 
 
 @router.post("/retrain/confirm")
-def confirm_retrain(request: Request, user: Admin) -> Response:
-    return _decide(request, user, retrain.confirm)
+def confirm_retrain(request: Request, svc: ServicesDep, user: Admin) -> Response:
+    return _decide(request, svc, user, retrain.confirm)
 
 
 @router.post("/retrain/discard")
-def discard_retrain(request: Request, user: Admin) -> Response:
-    return _decide(request, user, retrain.discard)
+def discard_retrain(request: Request, svc: ServicesDep, user: Admin) -> Response:
+    return _decide(request, svc, user, retrain.discard)
 
 
-def _decide(request: Request, user: User, action: Any) -> Response:
-    svc = services_of(request)
+def _decide(request: Request, svc: Services, user: User, action: Any) -> Response:
     try:
         action(svc, user.username)
     except retrain.RetrainError as exc:
@@ -251,7 +247,7 @@ def _decide(request: Request, user: User, action: Any) -> Response:
             request,
             "admin/retrain.html",
             status_code=409,
-            status=_retrain_status(request),
+            status=_retrain_status(svc),
             tolerance=retrain.TOLERANCE,
             flash=str(exc),
             flash_kind="error",

@@ -8,10 +8,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from bot.app import Services
 from bot.service import routing_admin
 from bot.service.routing_admin import RoutingError
 from bot.web.admin import Admin, attempt
-from bot.web.auth import require_admin, services_of, verify_csrf
+from bot.web.auth import require_admin, verify_csrf
+from bot.web.deps import ServicesDep
 from bot.web.templating import render
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
@@ -19,8 +21,8 @@ router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depend
 DONE = {"role": "Role saved.", "area": "Area saved.", "user": "User saved."}
 
 
-def _team_page(request: Request, status_code: int = 200, **extra: Any) -> Response:
-    with services_of(request).sessions() as session:
+def _team_page(request: Request, svc: Services, status_code: int = 200, **extra: Any) -> Response:
+    with svc.sessions() as session:
         pros = routing_admin.professionals(session)
         roles = routing_admin.roles(session)
         areas = routing_admin.areas(session)
@@ -36,13 +38,14 @@ def _team_page(request: Request, status_code: int = 200, **extra: Any) -> Respon
 
 
 @router.get("/team")
-def team(request: Request, user: Admin, done: str = "") -> Response:
-    return _team_page(request, flash=DONE.get(done), flash_kind="ok")
+def team(request: Request, svc: ServicesDep, user: Admin, done: str = "") -> Response:
+    return _team_page(request, svc, flash=DONE.get(done), flash_kind="ok")
 
 
 @router.post("/team")
 def add_professional(
     request: Request,
+    svc: ServicesDep,
     user: Admin,
     username: Annotated[str, Form()],
     display_name: Annotated[str, Form()] = "",
@@ -50,21 +53,21 @@ def add_professional(
     areas: Annotated[list[str], Form()] = [],  # noqa: B006
     is_admin: Annotated[bool, Form()] = False,
 ) -> Response:
-    svc = services_of(request)
     try:
         with svc.sessions.begin() as session:
             pro, password = routing_admin.add_professional(
                 session, user.username, username, display_name, roles, areas, is_admin
             )
     except RoutingError as exc:
-        return _team_page(request, 400, flash=str(exc), flash_kind="error")
+        return _team_page(request, svc, 400, flash=str(exc), flash_kind="error")
     # The password is shown this once (no redirect: a reload must not show it again).
-    return _team_page(request, created=pro.username, password=password)
+    return _team_page(request, svc, created=pro.username, password=password)
 
 
 @router.post("/team/{pro_id}")
 def update_professional(
     request: Request,
+    svc: ServicesDep,
     pro_id: int,
     user: Admin,
     roles: Annotated[list[str], Form()] = [],  # noqa: B006
@@ -73,44 +76,38 @@ def update_professional(
     is_admin: Annotated[bool, Form()] = False,
 ) -> Response:
     def change(session: Session) -> str:
-        routing_admin.update_professional(
-            session, user.username, pro_id, roles, areas, active, is_admin
-        )
+        routing_admin.update_professional(session, user.username, pro_id, roles, areas, active, is_admin)
         return "/admin/team?done=user"
 
-    return attempt(
-        request, change, lambda err: _team_page(request, 400, flash=err, flash_kind="error")
-    )
+    return attempt(svc, change, lambda err: _team_page(request, svc, 400, flash=err, flash_kind="error"))
 
 
 @router.post("/team/{pro_id}/password")
-def reset_password(request: Request, pro_id: int, user: Admin) -> Response:
-    svc = services_of(request)
+def reset_password(request: Request, svc: ServicesDep, pro_id: int, user: Admin) -> Response:
     try:
         with svc.sessions.begin() as session:
             pro, password = routing_admin.reset_password(session, user.username, pro_id)
     except RoutingError as exc:
-        return _team_page(request, 400, flash=str(exc), flash_kind="error")
-    return _team_page(request, created=pro.username, password=password, reset=True)
+        return _team_page(request, svc, 400, flash=str(exc), flash_kind="error")
+    return _team_page(request, svc, created=pro.username, password=password, reset=True)
 
 
-def _routing_page(request: Request, status_code: int = 200, **extra: Any) -> Response:
-    with services_of(request).sessions() as session:
+def _routing_page(request: Request, svc: Services, status_code: int = 200, **extra: Any) -> Response:
+    with svc.sessions() as session:
         roles = routing_admin.roles(session)
         areas = routing_admin.areas(session)
-    return render(
-        request, "admin/routing.html", status_code=status_code, roles=roles, areas=areas, **extra
-    )
+    return render(request, "admin/routing.html", status_code=status_code, roles=roles, areas=areas, **extra)
 
 
 @router.get("/routing")
-def routing(request: Request, user: Admin, done: str = "") -> Response:
-    return _routing_page(request, flash=DONE.get(done), flash_kind="ok")
+def routing(request: Request, svc: ServicesDep, user: Admin, done: str = "") -> Response:
+    return _routing_page(request, svc, flash=DONE.get(done), flash_kind="ok")
 
 
 @router.post("/roles")
 def save_role(
     request: Request,
+    svc: ServicesDep,
     user: Admin,
     slug: Annotated[str, Form()],
     name_en: Annotated[str, Form()],
@@ -132,14 +129,13 @@ def save_role(
         )
         return "/admin/routing?done=role"
 
-    return attempt(
-        request, change, lambda err: _routing_page(request, 400, flash=err, flash_kind="error")
-    )
+    return attempt(svc, change, lambda err: _routing_page(request, svc, 400, flash=err, flash_kind="error"))
 
 
 @router.post("/areas")
 def save_area(
     request: Request,
+    svc: ServicesDep,
     user: Admin,
     slug: Annotated[str, Form()],
     name: Annotated[str, Form()],
@@ -149,6 +145,4 @@ def save_area(
         routing_admin.save_area(session, user.username, slug, name, postcode_ranges)
         return "/admin/routing?done=area#areas"
 
-    return attempt(
-        request, change, lambda err: _routing_page(request, 400, flash=err, flash_kind="error")
-    )
+    return attempt(svc, change, lambda err: _routing_page(request, svc, 400, flash=err, flash_kind="error"))

@@ -23,9 +23,11 @@ from sqlalchemy import func, select
 from bot.app import Services, build, import_library_files, library_is_empty
 from bot.config import Settings
 from bot.core.types import ButtonPress, Channel, InboundMessage, Language
+from bot.service.outbox import Dispatcher
 from bot.service.triage import PressRefused, PressResult
 from bot.store import citizens, messages
 from bot.store import models as m
+from bot.web.deps import DispatcherDep, ServicesDep
 
 log = logging.getLogger(__name__)
 
@@ -113,12 +115,9 @@ class PressOut(BaseModel):
     replies: list[ReplyOut]
 
 
-def get_services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
-
-
-async def require_token(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    settings = get_services(request).settings
+async def require_token(svc: ServicesDep,
+                        authorization: Annotated[str | None, Header()] = None) -> None:
+    settings = svc.settings
     token = settings.api_token
     if not token and settings.environment == "production":  # never an open API in production
         raise HTTPException(401, "the API is closed: set API_TOKEN")
@@ -178,10 +177,10 @@ def _press_out(result: PressResult) -> PressOut:
         for rid, r in zip(result.reply_ids, result.replies, strict=True)])
 
 
-async def _press(request: Request, citizen: CitizenRef, data: str) -> PressResult:
+async def _press(svc: Services, dispatcher: Dispatcher, citizen: CitizenRef, data: str
+                 ) -> PressResult:
     """A button of the citizen named in the body: 409 when it does not count (not theirs, no
     such prompt open, used already); nothing changes then."""
-    svc = get_services(request)
     if citizen.channel not in API_CHANNELS:
         raise HTTPException(422, f"channel {citizen.channel.value} has its own adapter")
     try:
@@ -189,7 +188,7 @@ async def _press(request: Request, citizen: CitizenRef, data: str) -> PressResul
             svc.triage.press, ButtonPress(citizen.channel, citizen.sender, data))
     except PressRefused as exc:
         raise HTTPException(409, str(exc)) from exc
-    request.app.state.dispatcher.wakeup.set()
+    dispatcher.wakeup.set()
     return result
 
 
@@ -249,45 +248,44 @@ def create_app(services: Services | None = None) -> FastAPI:
         return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
 
     @app.post("/api/v1/messages", response_model=DecisionOut, dependencies=[Depends(require_token)])
-    async def post_message(body: MessageIn, request: Request) -> DecisionOut:
+    async def post_message(body: MessageIn, svc: ServicesDep, dispatcher: DispatcherDep
+                           ) -> DecisionOut:
         """Take a citizen's message: store it, decide, and return the decision and the replies."""
-        svc = get_services(request)
         if body.channel not in API_CHANNELS:
             raise HTTPException(422, f"channel {body.channel.value} has its own adapter; use api or web")
         inbound = InboundMessage(body.channel, body.sender, body.text, body.language, body.external_id)
         result = await svc.intake.handle(inbound)
         if not svc.delivered_in_app(body.channel.value):  # in-app replies went out with the commit
-            request.app.state.dispatcher.wakeup.set()
+            dispatcher.wakeup.set()
         return _decision_out(result)
 
     @app.post("/api/v1/feedback", response_model=PressOut, dependencies=[Depends(require_token)],
               responses={409: {"description": "no such prompt open for this citizen"}})
-    async def post_feedback(body: FeedbackIn, request: Request) -> PressOut:
+    async def post_feedback(body: FeedbackIn, svc: ServicesDep, dispatcher: DispatcherDep) -> PressOut:
         """"Did this help?" for the citizen's answered message: yes thanks the citizen, no offers
         to pass the question on."""
         data = f"fb:{body.message_id}:{'yes' if body.helpful else 'no'}"
-        return _press_out(await _press(request, body, data))
+        return _press_out(await _press(svc, dispatcher, body, data))
 
     @app.post("/api/v1/handoff", response_model=PressOut, dependencies=[Depends(require_token)],
               responses={409: {"description": "no hand-off offered to this citizen"}})
-    async def post_handoff(body: HandoffIn, request: Request) -> PressOut:
+    async def post_handoff(body: HandoffIn, svc: ServicesDep, dispatcher: DispatcherDep) -> PressOut:
         """After an unhelpful answer: pass the question to a professional (accept) or not."""
         data = f"ho:{body.message_id}:{'yes' if body.accept else 'no'}"
-        return _press_out(await _press(request, body, data))
+        return _press_out(await _press(svc, dispatcher, body, data))
 
     @app.post("/api/v1/buttons", response_model=PressOut, dependencies=[Depends(require_token)],
               responses={409: {"description": "the button no longer counts"}})
-    async def post_button(body: ButtonIn, request: Request) -> PressOut:
+    async def post_button(body: ButtonIn, svc: ServicesDep, dispatcher: DispatcherDep) -> PressOut:
         """Any button of a reply (its `data`), pressed by the citizen: counts once, and only
         while its prompt is open."""
-        return _press_out(await _press(request, body, body.data))
+        return _press_out(await _press(svc, dispatcher, body, body.data))
 
     @app.get("/api/v1/conversations/{channel}/{sender}/replies", response_model=list[ReplyOut],
              dependencies=[Depends(require_token)])
-    async def get_replies(channel: Channel, sender: str, request: Request,
+    async def get_replies(channel: Channel, sender: str, svc: ServicesDep,
                           after: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[ReplyOut]:
         """Replies to a citizen after message id `after` (professionals' answers arrive here)."""
-        svc = get_services(request)
         if channel not in API_CHANNELS:
             raise HTTPException(422, "only api, web and cli conversations are read here")
 
@@ -305,9 +303,8 @@ def create_app(services: Services | None = None) -> FastAPI:
         return await asyncio.to_thread(load)
 
     @app.get("/healthz")
-    async def healthz(request: Request) -> JSONResponse:
+    async def healthz(svc: ServicesDep) -> JSONResponse:
         """Liveness and the state of the parts: database, model, outbox, channels."""
-        svc = get_services(request)
 
         def check() -> dict[str, object]:
             with svc.sessions() as session:
@@ -317,7 +314,7 @@ def create_app(services: Services | None = None) -> FastAPI:
                     m.ModelRecord.active.is_(True))).first()
                 unstaffed = svc.triage.knowledge.staffing(session).unstaffed(svc.triage.library(session))
             return {"status": "ok", "database": "ok", "engine": svc.settings.engine, "model": model,
-                    "outbox": outbox, "channels": dict(getattr(request.app.state, "channel_health", {})),
+                    "outbox": outbox, "channels": dict(svc.channel_health),
                     "unstaffed_roles": unstaffed}
 
         try:

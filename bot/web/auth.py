@@ -23,6 +23,7 @@ from bot.app import Services
 from bot.service.queue import Viewer, audit
 from bot.store import models as m
 from bot.web import security
+from bot.web.deps import ServicesDep, services_of
 
 __all__ = [
     "SESSION_COOKIE",
@@ -57,10 +58,6 @@ class User:
     areas: tuple[str, ...]
     csrf_token: str
     token_hash: str
-
-
-def services_of(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
 
 
 def viewer_of(user: User) -> Viewer:
@@ -159,7 +156,7 @@ def csrf_token_for(request: Request) -> str:
     return security.anon_csrf(services_of(request).settings.secret_key, ensure_anon(request))
 
 
-async def verify_csrf(request: Request) -> None:
+async def verify_csrf(request: Request, services: ServicesDep) -> None:
     """403 unless a state-changing request carries this browser's CSRF token."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
@@ -175,7 +172,7 @@ async def verify_csrf(request: Request) -> None:
     if user is not None:
         expected = user.csrf_token
     else:
-        secret = services_of(request).settings.secret_key
+        secret = services.settings.secret_key
         anon = security.unsign(secret, request.cookies.get(security.ANON_COOKIE))
         expected = security.anon_csrf(secret, anon) if anon else None
     if not security.same(sent, expected):

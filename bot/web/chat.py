@@ -22,9 +22,11 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from bot.app import Services
 from bot.core import conversation as core
 from bot.core.types import ButtonPress, Channel, InboundMessage, Language
+from bot.service.outbox import Dispatcher
 from bot.service.triage import PressRefused
 from bot.store import citizens, messages
-from bot.web.auth import ensure_anon, services_of, verify_csrf
+from bot.web.auth import ensure_anon, verify_csrf
+from bot.web.deps import DispatcherDep, ServicesDep
 from bot.web.templating import render
 
 router = APIRouter(prefix="/chat", dependencies=[Depends(verify_csrf)])
@@ -98,8 +100,7 @@ def _wants_json(request: Request) -> bool:
 
 
 @router.get("")
-async def chat_page(request: Request, lang: str | None = None) -> Response:
-    svc = services_of(request)
+async def chat_page(request: Request, svc: ServicesDep, lang: str | None = None) -> Response:
     anon = ensure_anon(request)
     language = _language(request, lang)
     messages = await asyncio.to_thread(load_messages, svc, anon)
@@ -116,17 +117,17 @@ async def chat_page(request: Request, lang: str | None = None) -> Response:
 
 
 @router.get("/messages")
-async def chat_messages(request: Request, after: int = 0) -> JSONResponse:
+async def chat_messages(request: Request, svc: ServicesDep, after: int = 0) -> JSONResponse:
     anon = ensure_anon(request)
     after = min(max(0, after), MAX_ID)  # ids are 32-bit: a larger `after` is just "none newer"
-    messages = await asyncio.to_thread(load_messages, services_of(request), anon, after)
+    messages = await asyncio.to_thread(load_messages, svc, anon, after)
     return JSONResponse(
         {"messages": [msg.as_json() for msg in messages]}, headers={"Cache-Control": "no-store"}
     )
 
 
-def _done(request: Request, lang: str) -> Response:
-    request.app.state.dispatcher.wakeup.set()
+def _done(request: Request, dispatcher: Dispatcher, lang: str) -> Response:
+    dispatcher.wakeup.set()
     if _wants_json(request):
         return JSONResponse({"ok": True})
     return RedirectResponse(
@@ -137,31 +138,33 @@ def _done(request: Request, lang: str) -> Response:
 @router.post("/send")
 async def chat_send(
     request: Request,
+    svc: ServicesDep,
+    dispatcher: DispatcherDep,
     text: Annotated[str, Form(max_length=100_000)] = "",
     client_id: Annotated[str, Form(max_length=64)] = "",
     lang: Annotated[str, Form(max_length=2)] = "",
 ) -> Response:
-    svc = services_of(request)
     anon = ensure_anon(request)
     if text.strip():
         hint = Language(lang) if lang in ("en", "nl") else None
         external = f"{anon}:{client_id}" if client_id else None
         await svc.intake.handle(
             InboundMessage(Channel.WEB, anon, text, None, external_id=external, language_hint=hint))
-    return _done(request, lang)
+    return _done(request, dispatcher, lang)
 
 
 @router.post("/button")
 async def chat_button(
     request: Request,
+    svc: ServicesDep,
+    dispatcher: DispatcherDep,
     data: Annotated[str, Form(max_length=64)] = "",
     lang: Annotated[str, Form(max_length=2)] = "",
 ) -> Response:
     """A button of this citizen's own, still open prompt; 409 (and nothing changes) otherwise."""
-    svc = services_of(request)
     anon = ensure_anon(request)
     try:
         await asyncio.to_thread(svc.triage.press, ButtonPress(Channel.WEB, anon, data))
     except PressRefused as exc:
         raise HTTPException(409, "this button no longer counts") from exc
-    return _done(request, lang)
+    return _done(request, dispatcher, lang)

@@ -21,15 +21,22 @@ from bot.web.security import AnonCookie, SecurityHeaders
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-HEADINGS = {403: "Not yours to see", 404: "Not found", 405: "Not allowed here",
-            409: "Someone was faster", 429: "Slow down a little"}
+HEADINGS = {
+    403: "Not yours to see",
+    404: "Not found",
+    405: "Not allowed here",
+    409: "Someone was faster",
+    429: "Slow down a little",
+}
 
 
 def wants_page(request: Request) -> bool:
     """A browser navigating the console (not the API, not an htmx swap, not a script)."""
-    return ("text/html" in request.headers.get("accept", "")
-            and not request.url.path.startswith("/api/")
-            and "hx-request" not in request.headers)
+    return (
+        "text/html" in request.headers.get("accept", "")
+        and not request.url.path.startswith("/api/")
+        and "hx-request" not in request.headers
+    )
 
 
 async def error_page(request: Request, exc: Exception) -> Response:
@@ -40,9 +47,15 @@ async def error_page(request: Request, exc: Exception) -> Response:
     from bot.web.templating import render
 
     message = exc.detail if isinstance(exc.detail, str) else "This request could not be served."
-    return render(request, "error.html", status_code=exc.status_code, headers=dict(exc.headers or {}),
-                  status=exc.status_code, heading=HEADINGS.get(exc.status_code, "Something is off"),
-                  message=message)
+    return render(
+        request,
+        "error.html",
+        status_code=exc.status_code,
+        headers=dict(exc.headers or {}),
+        status=exc.status_code,
+        heading=HEADINGS.get(exc.status_code, "Something is off"),
+        message=message,
+    )
 
 
 def install(app: FastAPI, settings: Settings) -> None:

@@ -20,7 +20,8 @@ from bot.core.types import Language, Mode
 from bot.service import professional, queue
 from bot.service.queue import NotAllowed, QueueError, Viewer
 from bot.store import models as m
-from bot.web.auth import User, current_user, services_of, verify_csrf, viewer_of
+from bot.web.auth import User, current_user, verify_csrf, viewer_of
+from bot.web.deps import BroadcasterDep, DispatcherDep, ServicesDep
 from bot.web.templating import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -53,8 +54,7 @@ def _list(services: Services, viewer: Viewer, view: str) -> list[dict[str, Any]]
         library = services.triage.library(session)
         rows = queue.list_questions(session, viewer, VIEWS[view])
         return [
-            {"q": q, "role_name": queue.signature_name(library.role(q.role).name(Language.EN))}
-            for q in rows
+            {"q": q, "role_name": queue.signature_name(library.role(q.role).name(Language.EN))} for q in rows
         ]
 
 
@@ -91,9 +91,8 @@ def _detail(services: Services, viewer: Viewer, question_id: int) -> Detail:
 
 
 async def _question_page(
-    request: Request, user: User, question_id: int, status_code: int = 200, **ctx: Any
+    request: Request, svc: Services, user: User, question_id: int, status_code: int = 200, **ctx: Any
 ) -> Response:
-    svc = services_of(request)
     try:
         detail = await asyncio.to_thread(_detail, svc, viewer_of(user), question_id)
     except NotAllowed as exc:
@@ -117,9 +116,8 @@ def _go(request: Request, url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-async def _act(request: Request, event: str, question_id: int, fn, *args: Any) -> Any:  # type: ignore[no-untyped-def]
+async def _act(svc: Services, event: str, question_id: int, fn, *args: Any) -> Any:  # type: ignore[no-untyped-def]
     """Run a queue action in one transaction; publish the event; 403/404 for refusals."""
-    svc = services_of(request)
 
     def run() -> Any:
         with svc.sessions.begin() as session:
@@ -138,29 +136,28 @@ async def _act(request: Request, event: str, question_id: int, fn, *args: Any) -
 
 @router.get("/queue")
 async def queue_page(
-    request: Request, user: Staff, view: str = "active", done: str = ""
+    request: Request, svc: ServicesDep, user: Staff, view: str = "active", done: str = ""
 ) -> Response:
     view = view if view in VIEWS else "active"
-    items = await asyncio.to_thread(_list, services_of(request), viewer_of(user), view)
+    items = await asyncio.to_thread(_list, svc, viewer_of(user), view)
     return render(request, "queue.html", items=items, view=view, done=done)
 
 
 @router.get("/queue/list")
-async def queue_list(request: Request, user: Staff, view: str = "active") -> Response:
+async def queue_list(request: Request, svc: ServicesDep, user: Staff, view: str = "active") -> Response:
     view = view if view in VIEWS else "active"
-    items = await asyncio.to_thread(_list, services_of(request), viewer_of(user), view)
+    items = await asyncio.to_thread(_list, svc, viewer_of(user), view)
     return render(request, "_queue_list.html", items=items, view=view)
 
 
 @router.get("/questions/{question_id}")
-async def question_page(request: Request, question_id: int, user: Staff) -> Response:
-    return await _question_page(request, user, question_id)
+async def question_page(request: Request, svc: ServicesDep, question_id: int, user: Staff) -> Response:
+    return await _question_page(request, svc, user, question_id)
 
 
 @router.get("/questions/{question_id}/live")
-async def question_live(request: Request, question_id: int, user: Staff) -> Response:
+async def question_live(request: Request, svc: ServicesDep, question_id: int, user: Staff) -> Response:
     """The part of the question page that changes under the viewer (status, thread, notes)."""
-    svc = services_of(request)
     try:
         detail = await asyncio.to_thread(_detail, svc, viewer_of(user), question_id)
     except NotAllowed as exc:
@@ -171,9 +168,7 @@ async def question_live(request: Request, question_id: int, user: Staff) -> Resp
 
 
 @router.get("/events")
-async def events(request: Request, user: Staff) -> StreamingResponse:
-    broadcaster = request.app.state.broadcaster
-
+async def events(broadcaster: BroadcasterDep, user: Staff) -> StreamingResponse:
     async def stream():  # type: ignore[no-untyped-def]
         loop = asyncio.get_running_loop()
         end = loop.time() + STREAM_SECONDS
@@ -191,26 +186,28 @@ async def events(request: Request, user: Staff) -> StreamingResponse:
 
 
 @router.post("/questions/{question_id}/claim")
-async def claim(request: Request, question_id: int, user: Staff) -> Response:
+async def claim(request: Request, svc: ServicesDep, question_id: int, user: Staff) -> Response:
     viewer = viewer_of(user)
     try:
-        outcome = await _act(
-            request, "question.claimed", question_id, queue.claim, viewer, question_id
-        )
+        outcome = await _act(svc, "question.claimed", question_id, queue.claim, viewer, question_id)
     except QueueError as exc:
         raise HTTPException(404, str(exc)) from exc
     if outcome.won:
-        return await _question_page(request, user, question_id, notice="claimed")
+        return await _question_page(request, svc, user, question_id, notice="claimed")
     return await _question_page(
-        request, user, question_id, status_code=409, notice="taken", holder=outcome.holder
+        request, svc, user, question_id, status_code=409, notice="taken", holder=outcome.holder
     )
 
 
 @router.post("/questions/{question_id}/reply")
 async def reply(
-    request: Request, question_id: int, user: Staff, text: Annotated[str, Form()] = ""
+    request: Request,
+    svc: ServicesDep,
+    dispatcher: DispatcherDep,
+    question_id: int,
+    user: Staff,
+    text: Annotated[str, Form()] = "",
 ) -> Response:
-    svc = services_of(request)
     viewer = viewer_of(user)
     try:
         await asyncio.to_thread(professional.answer, svc, viewer, question_id, text)
@@ -218,18 +215,17 @@ async def reply(
         raise HTTPException(403, str(exc)) from exc
     except QueueError as exc:
         return await _question_page(
-            request, user, question_id, status_code=409, error=str(exc), draft=text
+            request, svc, user, question_id, status_code=409, error=str(exc), draft=text
         )
     svc.triage.publish("question.answered", question_id)
-    dispatcher = getattr(request.app.state, "dispatcher", None)
-    if dispatcher is not None:
-        dispatcher.wakeup.set()
-    return await _question_page(request, user, question_id, notice="replied")
+    dispatcher.wakeup.set()
+    return await _question_page(request, svc, user, question_id, notice="replied")
 
 
 @router.post("/questions/{question_id}/reassign")
 async def reassign(
     request: Request,
+    svc: ServicesDep,
     question_id: int,
     user: Staff,
     role: Annotated[str, Form()] = "",
@@ -239,7 +235,7 @@ async def reassign(
     viewer = viewer_of(user)
     try:
         await _act(
-            request,
+            svc,
             "question.reassigned",
             question_id,
             queue.reassign,
@@ -250,33 +246,29 @@ async def reassign(
             note,
         )
     except QueueError as exc:
-        return await _question_page(request, user, question_id, status_code=400, error=str(exc))
+        return await _question_page(request, svc, user, question_id, status_code=400, error=str(exc))
     return _go(request, "/queue?done=reassigned")
 
 
 @router.post("/questions/{question_id}/note")
 async def note(
-    request: Request, question_id: int, user: Staff, text: Annotated[str, Form()] = ""
+    request: Request, svc: ServicesDep, question_id: int, user: Staff, text: Annotated[str, Form()] = ""
 ) -> Response:
     viewer = viewer_of(user)
     try:
-        await _act(
-            request, "question.noted", question_id, queue.add_note, viewer, question_id, text
-        )
+        await _act(svc, "question.noted", question_id, queue.add_note, viewer, question_id, text)
     except QueueError as exc:
-        return await _question_page(request, user, question_id, status_code=400, error=str(exc))
-    return await _question_page(request, user, question_id, notice="noted")
+        return await _question_page(request, svc, user, question_id, status_code=400, error=str(exc))
+    return await _question_page(request, svc, user, question_id, notice="noted")
 
 
 @router.post("/questions/{question_id}/close")
 async def close(
-    request: Request, question_id: int, user: Staff, reason: Annotated[str, Form()] = ""
+    request: Request, svc: ServicesDep, question_id: int, user: Staff, reason: Annotated[str, Form()] = ""
 ) -> Response:
     viewer = viewer_of(user)
     try:
-        await _act(
-            request, "question.closed", question_id, queue.close, viewer, question_id, reason
-        )
+        await _act(svc, "question.closed", question_id, queue.close, viewer, question_id, reason)
     except QueueError as exc:
-        return await _question_page(request, user, question_id, status_code=400, error=str(exc))
+        return await _question_page(request, svc, user, question_id, status_code=400, error=str(exc))
     return _go(request, "/queue?done=closed")

@@ -19,7 +19,8 @@ from bot.app import Services
 from bot.service.privacy import erase_citizen, export_citizen
 from bot.service.queue import audit
 from bot.store import models as m
-from bot.web.auth import User, require_admin, services_of, verify_csrf
+from bot.web.auth import User, require_admin, verify_csrf
+from bot.web.deps import ServicesDep
 from bot.web.templating import render
 
 router = APIRouter(prefix="/admin/privacy", dependencies=[Depends(require_admin), Depends(verify_csrf)])
@@ -36,30 +37,46 @@ def find(services: Services, ref: str) -> dict[str, Any] | None:
             citizen = s.get(m.Citizen, int(ref))
         if citizen is None and ":" in ref:
             channel, _, external = ref.partition(":")
-            citizen = s.scalars(select(m.Citizen).where(
-                m.Citizen.channel == channel, m.Citizen.external_id == external)).first()
+            citizen = s.scalars(
+                select(m.Citizen).where(m.Citizen.channel == channel, m.Citizen.external_id == external)
+            ).first()
         if citizen is None:
             return None
-        messages = s.scalar(select(func.count()).select_from(m.Message)
-                            .where(m.Message.citizen_id == citizen.id))
-        questions = s.scalar(select(func.count()).select_from(m.Question)
-                             .where(m.Question.citizen_id == citizen.id))
-        return {"id": citizen.id, "channel": citizen.channel, "external_id": citizen.external_id,
-                "messages": messages, "questions": questions, "created_at": citizen.created_at}
+        messages = s.scalar(
+            select(func.count()).select_from(m.Message).where(m.Message.citizen_id == citizen.id)
+        )
+        questions = s.scalar(
+            select(func.count()).select_from(m.Question).where(m.Question.citizen_id == citizen.id)
+        )
+        return {
+            "id": citizen.id,
+            "channel": citizen.channel,
+            "external_id": citizen.external_id,
+            "messages": messages,
+            "questions": questions,
+            "created_at": citizen.created_at,
+        }
 
 
 @router.get("")
-async def privacy_page(request: Request, user: Admin, citizen: str = "", done: str = "") -> Response:
-    found = await asyncio.to_thread(find, services_of(request), citizen) if citizen else None
-    return render(request, "admin/privacy.html", query=citizen, found=found, done=done,
-                  missing=bool(citizen) and found is None)
+async def privacy_page(
+    request: Request, svc: ServicesDep, user: Admin, citizen: str = "", done: str = ""
+) -> Response:
+    found = await asyncio.to_thread(find, svc, citizen) if citizen else None
+    return render(
+        request,
+        "admin/privacy.html",
+        query=citizen,
+        found=found,
+        done=done,
+        missing=bool(citizen) and found is None,
+    )
 
 
 @router.get("/export")
-async def export(request: Request, user: Admin, citizen: int = 0) -> Response:
+async def export(request: Request, svc: ServicesDep, user: Admin, citizen: int = 0) -> Response:
     if not citizen:  # no one chosen yet: the page to find them
         return render(request, "admin/privacy.html", query="", found=None, done="", missing=False)
-    svc = services_of(request)
     citizen_id = citizen
 
     def run() -> dict[str, Any]:
@@ -74,15 +91,24 @@ async def export(request: Request, user: Admin, citizen: int = 0) -> Response:
         data = await asyncio.to_thread(run)
     except LookupError as exc:
         raise HTTPException(404, "no such citizen") from exc
-    return Response(json.dumps(data, indent=2, ensure_ascii=False), media_type="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="citizen-{citizen_id}.json"',
-                             "Cache-Control": "no-store"})
+    return Response(
+        json.dumps(data, indent=2, ensure_ascii=False),
+        media_type="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="citizen-{citizen_id}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.post("/erase")
-async def erase(request: Request, user: Admin, citizen: Annotated[int, Form()] = 0,
-                confirm: Annotated[str, Form()] = "") -> Response:
-    svc = services_of(request)
+async def erase(
+    request: Request,
+    svc: ServicesDep,
+    user: Admin,
+    citizen: Annotated[int, Form()] = 0,
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
     citizen_id = citizen
     if confirm != "erase":
         raise HTTPException(400, "type erase to confirm")

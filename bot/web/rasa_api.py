@@ -12,13 +12,14 @@ import asyncio
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException
 from pydantic import BaseModel, Field
 
 from bot.app import Services
 from bot.core.types import IntentScore, Language
 from bot.nlu.rasa_engine import FALLBACK_INTENT
 from bot.service.rasa_handover import Handover, Requested, handle
+from bot.web.deps import ServicesDep
 
 
 class RankedIntent(BaseModel):
@@ -46,9 +47,9 @@ class HandoverOut(BaseModel):
     duplicate: bool = False
 
 
-def require_action_server(request: Request,
-                          authorization: Annotated[str | None, Header()] = None) -> None:
-    token = request.app.state.services.settings.api_token
+async def require_action_server(svc: ServicesDep,
+                                authorization: Annotated[str | None, Header()] = None) -> None:
+    token = svc.settings.api_token
     if not token:
         raise HTTPException(503, "API_TOKEN is not set: the Rasa action server cannot authenticate")
     if authorization is None or not secrets.compare_digest(authorization, f"Bearer {token}"):

@@ -38,21 +38,62 @@ def _seed(url: str, questions: int, outbox: int) -> None:
     migrate(engine)
     now = datetime.now(UTC)
     with engine.begin() as conn:
-        conn.execute(insert(m.Citizen), [{"channel": "api", "external_id": f"c{i}", "created_at": now,
-                                          "last_seen_at": now} for i in range(questions)])
+        conn.execute(
+            insert(m.Citizen),
+            [
+                {"channel": "api", "external_id": f"c{i}", "created_at": now, "last_seen_at": now}
+                for i in range(questions)
+            ],
+        )
         ids = list(conn.scalars(select(m.Citizen.id).order_by(m.Citizen.id)))
-        conn.execute(insert(m.Message), [{"citizen_id": c, "direction": "in", "channel": "api",
-                                          "text": "q", "processed": True, "created_at": now} for c in ids])
+        conn.execute(
+            insert(m.Message),
+            [
+                {
+                    "citizen_id": c,
+                    "direction": "in",
+                    "channel": "api",
+                    "text": "q",
+                    "processed": True,
+                    "created_at": now,
+                }
+                for c in ids
+            ],
+        )
         msgs = list(conn.scalars(select(m.Message.id).order_by(m.Message.id)))
-        conn.execute(insert(m.Question), [{"citizen_id": c, "message_id": mid, "channel": "api",
-                                           "language": "en", "text": "q", "role": "r", "status": "open",
-                                           "due_at": now + timedelta(hours=1), "created_at": now}
-                                          for c, mid in zip(ids, msgs, strict=True)])
-        conn.execute(insert(m.OutboxItem), [{"message_id": msgs[i % len(msgs)], "channel": "race",
-                                             "recipient": f"c{i}", "payload": {"text": f"reply {i}"},
-                                             "status": "pending", "attempts": 0,
-                                             "next_attempt_at": now - timedelta(seconds=1),
-                                             "created_at": now} for i in range(outbox)])
+        conn.execute(
+            insert(m.Question),
+            [
+                {
+                    "citizen_id": c,
+                    "message_id": mid,
+                    "channel": "api",
+                    "language": "en",
+                    "text": "q",
+                    "role": "r",
+                    "status": "open",
+                    "due_at": now + timedelta(hours=1),
+                    "created_at": now,
+                }
+                for c, mid in zip(ids, msgs, strict=True)
+            ],
+        )
+        conn.execute(
+            insert(m.OutboxItem),
+            [
+                {
+                    "message_id": msgs[i % len(msgs)],
+                    "channel": "race",
+                    "recipient": f"c{i}",
+                    "payload": {"text": f"reply {i}"},
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now - timedelta(seconds=1),
+                    "created_at": now,
+                }
+                for i in range(outbox)
+            ],
+        )
     engine.dispose()
 
 
@@ -80,6 +121,8 @@ def _claimer(url: str, worker: int, attempts: int, result: Path) -> None:
 class _Recorder:
     """A channel sender that appends each item id to this worker's file (no network)."""
 
+    in_app = False
+
     def __init__(self, path: Path) -> None:
         self.file = path.open("a", buffering=1)
 
@@ -92,7 +135,7 @@ class _Recorder:
 class _InAppRecorder(_Recorder):
     """The same, as an in-app channel: the dispatcher claims its items 25 at a time."""
 
-    idempotent = True
+    in_app = True
 
 
 def _dispatcher(url: str, worker: int, result: Path, in_app: bool) -> None:
@@ -139,17 +182,30 @@ def test_ten_thousand_claims_by_four_processes_never_two_winners(raced, tmp_path
             winners.setdefault(qid, set()).add(f"worker{w}")
     engine = create_engine(raced)
     with engine.connect() as conn:
-        held = dict(conn.execute(select(m.Question.id, m.Question.assignee)
-                                 .where(m.Question.status == "claimed")).all())
-        claims_audited = conn.scalar(select(func.count()).select_from(m.AuditLog)
-                                     .where(m.AuditLog.action == "claim"))
+        held = dict(
+            conn.execute(
+                select(m.Question.id, m.Question.assignee).where(m.Question.status == "claimed")
+            ).all()
+        )
+        claims_audited = conn.scalar(
+            select(func.count()).select_from(m.AuditLog).where(m.AuditLog.action == "claim")
+        )
     engine.dispose()
     double = {q: w for q, w in winners.items() if len(w) > 1}
     assert double == {}
     assert {q: next(iter(w)) for q, w in winners.items()} == held  # the database agrees
     assert claims_audited == len(held)  # one audited claim per question: one winner each
-    _report("concurrency-claims", {"workers": WORKERS, "attempts": ATTEMPTS, "questions": QUESTIONS,
-                                   "claimed": len(held), "lost_races": losses, "double_winners": 0})
+    _report(
+        "concurrency-claims",
+        {
+            "workers": WORKERS,
+            "attempts": ATTEMPTS,
+            "questions": QUESTIONS,
+            "claimed": len(held),
+            "lost_races": losses,
+            "double_winners": 0,
+        },
+    )
 
 
 @pytest.mark.parametrize("in_app", [False, True], ids=["remote", "in-app"])
@@ -165,14 +221,17 @@ def test_the_outbox_dispatched_by_four_processes_sends_each_item_once(raced, tmp
         sends.update(lines)
     engine = create_engine(raced)
     with engine.connect() as conn:
-        statuses = dict(conn.execute(select(m.OutboxItem.status, func.count())
-                                     .group_by(m.OutboxItem.status)).all())
+        statuses = dict(
+            conn.execute(select(m.OutboxItem.status, func.count()).group_by(m.OutboxItem.status)).all()
+        )
     engine.dispose()
     assert [i for i, n in sends.items() if n > 1] == []
     assert len(sends) == OUTBOX_ITEMS and statuses == {"sent": OUTBOX_ITEMS}
     assert sum(1 for n in per_worker if n) >= 2, per_worker  # the work really was shared
-    _report("concurrency-outbox" + ("-in-app" if in_app else ""),
-            {"workers": WORKERS, "items": OUTBOX_ITEMS, "sent_per_worker": per_worker, "sent_twice": 0})
+    _report(
+        "concurrency-outbox" + ("-in-app" if in_app else ""),
+        {"workers": WORKERS, "items": OUTBOX_ITEMS, "sent_per_worker": per_worker, "sent_twice": 0},
+    )
 
 
 def _report(name: str, data: dict) -> None:

@@ -21,6 +21,8 @@ from bot.store import outbox
 class ScriptedSender:
     """Raises the scripted errors in order, then succeeds; records every successful send."""
 
+    in_app = False
+
     def __init__(self, *errors: Exception) -> None:
         self.errors = list(errors)
         self.sent: list[OutboundPayload] = []
@@ -95,8 +97,11 @@ def test_blocked_recipient_is_marked_unreachable_and_nothing_more_is_tried(servi
 def test_an_item_left_sending_by_a_dead_process_is_not_sent_again(services) -> None:  # type: ignore[no-untyped-def]
     enqueue(services)
     with services.sessions.begin() as s:
-        s.execute(update(m.OutboxItem).values(status="sending",
-                                              locked_until=datetime.now(UTC) - timedelta(seconds=1)))
+        s.execute(
+            update(m.OutboxItem).values(
+                status="sending", locked_until=datetime.now(UTC) - timedelta(seconds=1)
+            )
+        )
     sender = ScriptedSender()
     asyncio.run(Dispatcher(services.sessions, {"telegram": sender}).run_once())
     assert items(services)[0].status == "unknown" and sender.sent == []

@@ -26,6 +26,7 @@ from bot.channels.telegram.updates import ALLOWED_UPDATES, UpdateLedger, UpdateR
 from bot.channels.telegram.webhook import webhook_endpoint
 from bot.core.types import Channel
 from bot.service.outbox import backoff_seconds
+from bot.web.deps import dispatcher_of
 
 log = logging.getLogger(__name__)
 
@@ -40,26 +41,22 @@ def bot_id_of(token: str) -> int:
     return int(head)
 
 
-async def start(
-    app: FastAPI, services: Services, settings: TelegramSettings | None = None
-) -> Stop | None:
+async def start(app: FastAPI, services: Services, settings: TelegramSettings | None = None) -> Stop | None:
     settings = settings or TelegramSettings()
     if not settings.enabled:
         return None
-    health: dict[str, str] = getattr(app.state, "channel_health", None) or {}
-    app.state.channel_health = health
+    health = services.channel_health
     health["telegram"] = "starting"
 
     def set_health(state: str) -> None:
         health["telegram"] = state
 
-    dispatcher = getattr(app.state, "dispatcher", None)
     deps = Deps(
         services=services,
         settings=settings,
         ledger=UpdateLedger(services.sessions, bot_id_of(settings.bot_token)),
         texts=Texts(services.settings.domain_dir),
-        wake=dispatcher.wakeup.set if dispatcher is not None else (lambda: None),
+        wake=dispatcher_of(app).wakeup.set,
         flood=FloodGate(settings.flood_messages, settings.flood_seconds),
     )
     application: Application = build_application(deps, settings)  # type: ignore[type-arg]
@@ -71,9 +68,7 @@ async def start(
     if settings.use_webhook:
         app.add_api_route(
             settings.webhook_path,
-            webhook_endpoint(
-                settings.secret_token, lambda: (application.bot, runner) if ready else None
-            ),
+            webhook_endpoint(settings.secret_token, lambda: (application.bot, runner) if ready else None),
             methods=["POST"],
             include_in_schema=False,
         )

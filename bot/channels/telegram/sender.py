@@ -18,6 +18,7 @@ from telegram import error as tg
 from telegram.constants import MessageLimit
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.core.text import split_text
 from bot.service.outbox import (
     OutboundPayload,
     RecipientUnreachable,
@@ -29,27 +30,6 @@ from bot.service.outbox import (
 log = logging.getLogger(__name__)
 
 MAX_CHARS = int(MessageLimit.MAX_TEXT_LENGTH)  # 4096
-
-
-def split_text(text: str, limit: int = MAX_CHARS) -> list[str]:
-    """Split a long text into parts of at most `limit` characters, at the last paragraph break,
-    else line break, else space before the limit; a single overlong word is cut hard."""
-    parts: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        window = rest[: limit + 1]
-        cut = -1
-        for sep in ("\n\n", "\n", " "):
-            cut = window.rfind(sep)
-            if cut > 0:
-                break
-        if cut <= 0:
-            cut = limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest or not parts:
-        parts.append(rest)
-    return parts
 
 
 def keyboard(buttons: Sequence[tuple[str, str]], per_row: int = 3) -> InlineKeyboardMarkup | None:
@@ -77,12 +57,14 @@ class TelegramSender:
     buttons on the last; parts already sent are remembered per outbox item, so a retry after a
     429 in the middle continues where it stopped instead of repeating the first part."""
 
+    in_app = False
+
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
         self._progress: dict[int, int] = {}
 
     async def send(self, payload: OutboundPayload) -> str | None:
-        parts = split_text(payload.text)
+        parts = split_text(payload.text, MAX_CHARS)
         done = self._progress.get(payload.item_id, 0)
         message_id: str | None = None
         try:
@@ -126,7 +108,7 @@ async def send_direct(
 ) -> Message | None:
     """Send to a professional now, retrying on 429 (after retry_after) and 5xx/network errors
     (with backoff). Returns the last message sent, None when it could not be sent."""
-    parts = split_text(text)
+    parts = split_text(text, MAX_CHARS)
     sent: Message | None = None
     for index, part in enumerate(parts):
         last = index == len(parts) - 1

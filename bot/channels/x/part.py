@@ -1,7 +1,7 @@
 """Starts the X channel inside `triage serve` when X credentials are set (see docs/X.md).
 
 It registers the DM sender with the outbox, polls DMs (and, when enabled, mentions) as tasks on
-the app's event loop, and reports its health in `app.state.channel_health["x"]` for /healthz.
+the app's event loop, and reports its health in `services.channel_health["x"]` for /healthz.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from bot.channels.x.mentions import MentionResponder
 from bot.channels.x.poller import DmPoller
 from bot.channels.x.sender import XSender
 from bot.channels.x.settings import XSettings
+from bot.web.deps import dispatcher_of
 from bot.web.plugins import Stop
 
 log = logging.getLogger(__name__)
@@ -27,9 +28,7 @@ async def start(app: FastAPI, services: Services, settings: XSettings | None = N
     settings = settings or XSettings()
     if not settings.configured:
         return None
-    board = getattr(app.state, "channel_health", None)
-    if board is None:
-        board = app.state.channel_health = {}
+    board = services.channel_health
     problem = settings.problem()
     if problem is not None:
         board["x"] = f"not started: {problem}"
@@ -40,25 +39,24 @@ async def start(app: FastAPI, services: Services, settings: XSettings | None = N
     conn = connect(settings)
     services.senders["x"] = XSender(conn, services.sessions, services.triage.library, health)
 
-    def wake() -> None:
-        dispatcher = getattr(app.state, "dispatcher", None)
-        if dispatcher is not None:
-            dispatcher.wakeup.set()
-
-    poller = DmPoller(conn, services, health, settings.poll_seconds, wake)
+    poller = DmPoller(conn, services, health, settings.poll_seconds, dispatcher_of(app).wakeup.set)
     tasks = [asyncio.create_task(poller.run(), name="x-dm-poller")]
     if settings.public_mention_replies:
         mentions = MentionResponder(conn, services, health, settings.mentions_poll_seconds)
         tasks.append(asyncio.create_task(mentions.run(), name="x-mentions"))
-    log.info("X channel started (%s, polling every %.0fs, public mention replies %s)",
-             "OAuth 1.0a" if conn.user_auth else "OAuth 2.0 user token", settings.poll_seconds,
-             "on" if settings.public_mention_replies else "off")
+    log.info(
+        "X channel started (%s, polling every %.0fs, public mention replies %s)",
+        "OAuth 1.0a" if conn.user_auth else "OAuth 2.0 user token",
+        settings.poll_seconds,
+        "on" if settings.public_mention_replies else "off",
+    )
 
     async def stop() -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         services.senders.pop("x", None)
+        board.pop("x", None)
         conn.close()
 
     return stop

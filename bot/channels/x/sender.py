@@ -28,6 +28,7 @@ from bot.channels.x.errors import (
 )
 from bot.channels.x.health import ChannelHealth
 from bot.core.library import Library
+from bot.core.text import split_text
 from bot.core.types import Language
 from bot.service.outbox import OutboundPayload, RecipientUnreachable, RetryAfter, TransientSendError
 from bot.store import models as m
@@ -40,9 +41,16 @@ YES_NO_KEY = "utter_x_reply_yes_no"
 
 
 class XSender:
-    def __init__(self, conn: XConnection, sessions: sessionmaker[Session],
-                 library: Callable[[Session], Library], health: ChannelHealth,
-                 clock: Callable[[], float] = time.time) -> None:
+    in_app = False
+
+    def __init__(
+        self,
+        conn: XConnection,
+        sessions: sessionmaker[Session],
+        library: Callable[[Session], Library],
+        health: ChannelHealth,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.conn = conn
         self.sessions = sessions
         self.library = library
@@ -59,12 +67,19 @@ class XSender:
         for part in split_text(text, DM_MAX_CHARS):
             try:
                 response = await asyncio.to_thread(
-                    self.conn.client.create_direct_message, participant_id=payload.recipient,
-                    text=part, user_auth=self.conn.user_auth)
+                    self.conn.client.create_direct_message,
+                    participant_id=payload.recipient,
+                    text=part,
+                    user_auth=self.conn.user_auth,
+                )
             except Exception as exc:
                 if sent:  # never send the first part twice: keep what went out, log the rest
-                    log.error("X DM to %s: part %d of a long message failed", payload.recipient,
-                              len(sent) + 1, exc_info=True)
+                    log.error(
+                        "X DM to %s: part %d of a long message failed",
+                        payload.recipient,
+                        len(sent) + 1,
+                        exc_info=True,
+                    )
                     break
                 raise self._outbox_error(translate(exc, self.clock())) from exc
             data = response.data or {}
@@ -97,19 +112,3 @@ class XSender:
         if isinstance(error, XTransient):
             return TransientSendError(str(error))
         return error  # XRequestError: the dispatcher logs it and counts the attempt
-
-
-def split_text(text: str, limit: int = DM_MAX_CHARS) -> list[str]:
-    """Pieces of at most `limit` characters, cut at a paragraph, line or word where possible."""
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
-        if cut < limit // 2:
-            cut = limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest or not parts:
-        parts.append(rest)
-    return parts

@@ -43,9 +43,7 @@ async def settle(seconds: float = 0.4) -> None:
 
 
 @asynccontextmanager
-async def running(
-    services: Services, fake: FakeTelegram, **overrides: Any
-) -> AsyncIterator[FastAPI]:
+async def running(services: Services, fake: FakeTelegram, **overrides: Any) -> AsyncIterator[FastAPI]:
     """The service's app state as the lifespan builds it (outbox dispatcher) plus our part."""
     app = FastAPI()
     app.state.services = services
@@ -63,7 +61,7 @@ async def running(
     stop = await part.start(app, services, settings)
     assert stop is not None
     try:
-        await eventually(lambda: app.state.channel_health.get("telegram") == "ok", what="start")
+        await eventually(lambda: services.channel_health.get("telegram") == "ok", what="start")
         yield app
     finally:
         await stop()

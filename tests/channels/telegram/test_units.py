@@ -1,4 +1,4 @@
-"""The channel's pure parts and its services: splitting, flood control, link codes, privacy."""
+"""The channel's pure parts and its services: flood control, link codes, privacy."""
 
 from __future__ import annotations
 
@@ -10,20 +10,9 @@ from typer.testing import CliRunner
 
 from bot.app import Services
 from bot.channels.telegram.flood import FloodGate
-from bot.channels.telegram.sender import MAX_CHARS, split_text
 from bot.core.types import Channel, InboundMessage
 from bot.service import linking, privacy, users
 from bot.store import models as m
-
-
-def test_split_text_prefers_paragraphs_then_lines_then_words() -> None:
-    text = "a" * 3000 + "\n\n" + "b" * 3000
-    assert split_text(text) == ["a" * 3000, "b" * 3000]
-    lines = "\n".join(["line " * 100] * 12)
-    parts = split_text(lines)
-    assert all(len(p) <= MAX_CHARS for p in parts) and all(p.endswith("line") for p in parts)
-    assert split_text("x" * 5000) == ["x" * 4096, "x" * 904]  # one word: cut hard
-    assert split_text("short") == ["short"]
 
 
 def test_flood_gate_notes_once_per_window() -> None:
@@ -90,9 +79,7 @@ def test_export_then_erase_a_citizen(sqlite_services: Services) -> None:
     with services.sessions() as session:
         after = privacy.export_citizen(session, citizen_id)
     assert after["messages"] == []
-    assert (
-        after["questions"][0]["text"] == "[erased]" and after["questions"][0]["status"] == "closed"
-    )
+    assert after["questions"][0]["text"] == "[erased]" and after["questions"][0]["status"] == "closed"
 
 
 def test_the_part_stays_off_without_a_token(sqlite_services: Services) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.channels.x import sender as sender_mod
 from bot.channels.x.poller import DmPoller
-from bot.channels.x.sender import XSender, split_text
+from bot.channels.x.sender import XSender
 from bot.core.types import Channel, InboundMessage
 from bot.service.outbox import (
     Dispatcher,
@@ -30,9 +30,12 @@ SEND = dm_send_url(CITIZEN)
 
 
 def sent_ok(http: responses.RequestsMock, event_id: str = "1582838223") -> None:
-    http.add(responses.POST, SEND, status=201,
-             json={"data": {"dm_conversation_id": f"{CITIZEN}-9000000001",
-                            "dm_event_id": event_id}})
+    http.add(
+        responses.POST,
+        SEND,
+        status=201,
+        json={"data": {"dm_conversation_id": f"{CITIZEN}-9000000001", "dm_event_id": event_id}},
+    )
 
 
 def make_sender(services, conn, health, now=None) -> XSender:  # type: ignore[no-untyped-def]
@@ -41,13 +44,17 @@ def make_sender(services, conn, health, now=None) -> XSender:  # type: ignore[no
 
 
 def sent_texts(http: responses.RequestsMock) -> list[str]:
-    return [json.loads(c.request.body)["text"] for c in http.calls
-            if c.request.method == "POST" and c.request.url == SEND]
+    return [
+        json.loads(c.request.body)["text"]
+        for c in http.calls
+        if c.request.method == "POST" and c.request.url == SEND
+    ]
 
 
 def payload(text: str = "Hello", buttons=(), item_id: int = 0) -> OutboundPayload:  # type: ignore[no-untyped-def]
-    return OutboundPayload(recipient=CITIZEN, text=text, kind="text", buttons=tuple(buttons),
-                           item_id=item_id, channel="x")
+    return OutboundPayload(
+        recipient=CITIZEN, text=text, kind="text", buttons=tuple(buttons), item_id=item_id, channel="x"
+    )
 
 
 def test_dm_answered_end_to_end_through_the_outbox(services, http, conn, health, board):
@@ -66,8 +73,9 @@ def test_dm_answered_end_to_end_through_the_outbox(services, http, conn, health,
     answer, prompt = sent_texts(http)
     with services.sessions() as session:
         library = services.triage.library(session)
-        items = list(session.scalars(select(m.OutboxItem).where(m.OutboxItem.channel == "x")
-                                     .order_by(m.OutboxItem.id)))
+        items = list(
+            session.scalars(select(m.OutboxItem).where(m.OutboxItem.channel == "x").order_by(m.OutboxItem.id))
+        )
     assert answer == items[0].payload["text"]  # the library answer, as stored
     assert "smoke" in answer.lower() or "battery" in answer.lower()
     assert prompt == "Did this help?\nReply yes or no."  # the button became a text prompt
@@ -96,13 +104,17 @@ def _en():  # type: ignore[no-untyped-def]
 
 def test_dutch_prompt_asks_for_ja_or_nee(sqlite_services, http, conn, health):
     services = sqlite_services
-    result = services.triage.handle(InboundMessage(
-        Channel.X, CITIZEN, "mijn rookmelder piept steeds, wat moet ik doen?", external_id="5"))
+    result = services.triage.handle(
+        InboundMessage(Channel.X, CITIZEN, "mijn rookmelder piept steeds, wat moet ik doen?", external_id="5")
+    )
     feedback = next(r for r in result.replies if r.buttons)
     item_id = _item_for(services, result.reply_ids[result.replies.index(feedback)])
     sent_ok(http)
-    out = asyncio.run(make_sender(services, conn, health).send(payload(
-        feedback.text, [(b.label, b.data) for b in feedback.buttons], item_id)))
+    out = asyncio.run(
+        make_sender(services, conn, health).send(
+            payload(feedback.text, [(b.label, b.data) for b in feedback.buttons], item_id)
+        )
+    )
     assert out == "1582838223"
     assert sent_texts(http) == ["Heb je hier iets aan?\nAntwoord met ja of nee."]
     # the citizen's typed "ja" is the answer to that prompt
@@ -112,13 +124,13 @@ def test_dutch_prompt_asks_for_ja_or_nee(sqlite_services, http, conn, health):
     from bot.core.types import Language
 
     assert [r.text for r in thanks.replies] == [
-        library.text("utter_feedback_thanks", Language.NL, **services.settings.contacts.values())]
+        library.text("utter_feedback_thanks", Language.NL, **services.settings.contacts.values())
+    ]
 
 
 def _item_for(services, message_id: int) -> int:  # type: ignore[no-untyped-def]
     with services.sessions() as session:
-        return session.scalars(select(m.OutboxItem.id).where(
-            m.OutboxItem.message_id == message_id)).one()
+        return session.scalars(select(m.OutboxItem.id).where(m.OutboxItem.message_id == message_id)).one()
 
 
 def test_sending_a_reply_posts_a_dm_to_the_citizen(sqlite_services, http, conn, health):
@@ -141,16 +153,15 @@ def test_long_text_is_split_below_the_dm_limit(sqlite_services, http, conn, heal
     assert " ".join(parts).split() == text.split()
 
 
-def test_split_text_keeps_short_text_whole():
-    assert split_text("kort") == ["kort"]
-    assert split_text("") == [""]
-    assert [len(p) for p in split_text("x" * 25, 10)] == [10, 10, 5]
-
-
 def test_429_on_send_waits_until_reset_and_pauses_the_batch(sqlite_services, http, conn, health):
     now = 1_800_000_000.0
-    http.add(responses.POST, SEND, status=429, json={"title": "Too Many Requests"},
-             headers={"x-rate-limit-reset": str(int(now) + 300)})
+    http.add(
+        responses.POST,
+        SEND,
+        status=429,
+        json={"title": "Too Many Requests"},
+        headers={"x-rate-limit-reset": str(int(now) + 300)},
+    )
     sender = make_sender(sqlite_services, conn, health, now=lambda: now)
     with pytest.raises(RetryAfter) as first:
         asyncio.run(sender.send(payload()))
@@ -163,8 +174,13 @@ def test_429_on_send_waits_until_reset_and_pauses_the_batch(sqlite_services, htt
 def test_429_then_success_through_the_dispatcher(sqlite_services, http, conn, health):
     services = sqlite_services
     services.triage.handle(InboundMessage(Channel.X, CITIZEN, "hello", external_id="9"))
-    http.add(responses.POST, SEND, status=429, json={"title": "Too Many Requests"},
-             headers={"x-rate-limit-reset": str(int(time.time()) + 1)})
+    http.add(
+        responses.POST,
+        SEND,
+        status=429,
+        json={"title": "Too Many Requests"},
+        headers={"x-rate-limit-reset": str(int(time.time()) + 1)},
+    )
     sent_ok(http, "42")
     services.senders["x"] = make_sender(services, conn, health)
     dispatcher = Dispatcher(services.sessions, services.senders)
@@ -181,16 +197,26 @@ def test_429_then_success_through_the_dispatcher(sqlite_services, http, conn, he
     assert (item.status, item.external_id) == ("sent", "42")
 
 
-@pytest.mark.parametrize("status,body", [
-    (401, {"title": "Unauthorized", "type": "about:blank", "status": 401,
-           "detail": "Unauthorized"}),
-    (403, {"title": "Forbidden", "status": 403, "reason": "oauth1-permissions",
-           "detail": "Your client app is not configured with the appropriate oauth1 app "
-                     "permissions for this endpoint.",
-           "type": "https://api.twitter.com/2/problems/oauth1-permissions"}),
-])
+@pytest.mark.parametrize(
+    "status,body",
+    [
+        (401, {"title": "Unauthorized", "type": "about:blank", "status": 401, "detail": "Unauthorized"}),
+        (
+            403,
+            {
+                "title": "Forbidden",
+                "status": 403,
+                "reason": "oauth1-permissions",
+                "detail": "Your client app is not configured with the appropriate oauth1 app "
+                "permissions for this endpoint.",
+                "type": "https://api.twitter.com/2/problems/oauth1-permissions",
+            },
+        ),
+    ],
+)
 def test_auth_failure_marks_the_channel_unhealthy_without_retry_storm(
-        sqlite_services, http, conn, health, board, status, body):
+    sqlite_services, http, conn, health, board, status, body
+):
     http.add(responses.POST, SEND, status=status, json=body)
     sender = make_sender(sqlite_services, conn, health)
     with pytest.raises(RetryAfter) as raised:
@@ -204,8 +230,12 @@ def test_auth_failure_marks_the_channel_unhealthy_without_retry_storm(
 
 
 def test_citizen_who_refuses_dms_is_unreachable(sqlite_services, http, conn, health, board):
-    http.add(responses.POST, SEND, status=403,
-             json={"errors": [{"code": 349, "message": "You cannot send messages to this user."}]})
+    http.add(
+        responses.POST,
+        SEND,
+        status=403,
+        json={"errors": [{"code": 349, "message": "You cannot send messages to this user."}]},
+    )
     with pytest.raises(RecipientUnreachable):
         asyncio.run(make_sender(sqlite_services, conn, health).send(payload()))
     assert board["x"] == "connecting"  # not a configuration problem
