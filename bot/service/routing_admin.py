@@ -79,6 +79,7 @@ def save_role(
     response_hours: float,
     staffed: str,
     area_bound: bool,
+    escalates_to: str = "",
 ) -> m.Role:
     slug = _slug(slug)
     if not name_en.strip() or not name_nl.strip():
@@ -93,6 +94,7 @@ def save_role(
     role.name_en, role.name_nl = name_en.strip(), name_nl.strip()
     role.response_hours, role.staffed_hours = float(response_hours), staffed_hours(staffed)
     role.area_bound = area_bound
+    role.escalates_to = _escalation(session, slug, escalates_to)
     session.flush()
     audit(
         session,
@@ -105,10 +107,30 @@ def save_role(
             "response_hours": role.response_hours,
             "staffed_hours": role.staffed_hours,
             "area_bound": area_bound,
+            "escalates_to": role.escalates_to,
         },
     )
     bump_library_version(session)
     return role
+
+
+def _escalation(session: Session, slug: str, target: str) -> str | None:
+    """The role `slug`'s questions go to when nobody of it is on duty: another role whose own path
+    does not lead back here; empty for the admins."""
+    target = target.strip()
+    if not target:
+        return None
+    if session.get(m.Role, target) is None:
+        raise RoutingError(f"escalates to: unknown role {target}")
+    seen = {slug}
+    step: str | None = target
+    while step is not None:
+        if step in seen:
+            raise RoutingError(f"escalates to: {target} leads back to {slug}; choose another role")
+        seen.add(step)
+        row = session.get(m.Role, step)
+        step = row.escalates_to if row else None
+    return target
 
 
 def save_area(session: Session, actor: str, slug: str, name: str, ranges: str) -> m.Area:

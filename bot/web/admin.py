@@ -15,10 +15,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from bot.app import Services
+from bot.core.types import Language
 from bot.service import library_admin as lib
 from bot.service import routing_admin
 from bot.service.library_admin import LibraryError
 from bot.store import models as m
+from bot.store import team
 from bot.web.auth import User, require_admin, verify_csrf
 from bot.web.deps import ServicesDep
 from bot.web.templating import render
@@ -47,8 +49,22 @@ def go(url: str) -> Response:
 
 
 def changed(svc: Services) -> None:
-    """This process reloads the library at once (others within seconds, by its version)."""
+    """This process reloads the library and the team at once (others within seconds)."""
     svc.triage.invalidate_library()
+    svc.triage.knowledge.invalidate_staffing()
+
+
+def unstaffed(svc: Services, session: Session) -> list[str]:
+    """Roles nobody holds (and areas of area-bound roles nobody covers), as an admin reads them:
+    their questions go up the escalation path, and an emergency may wait for the admins."""
+    library = svc.triage.library(session)
+    names = {a.slug: a.name for a in library.areas}
+    gaps = []
+    for gap in team.staffing(session).unstaffed(library):
+        role, _, area = gap.partition(":")
+        name = library.role(role).name(Language.EN)
+        gaps.append(f"{name} in {names.get(area, area)}" if area else name)
+    return gaps
 
 
 def attempt(svc: Services, change: Callable[[Session], str], on_error: Callable[[str], Response]) -> Response:

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from bot.app import Services
 from bot.service import stats
 from bot.service.svg_charts import horizontal_bars, stacked_bars
-from bot.web.admin import Admin
+from bot.web.admin import Admin, unstaffed
 from bot.web.auth import require_admin, verify_csrf
 from bot.web.deps import ServicesDep
 from bot.web.templating import render
@@ -30,9 +30,15 @@ def _board(svc: Services, days: int) -> stats.Dashboard:
         return board
 
 
+def _unstaffed(svc: Services) -> list[str]:
+    with svc.sessions() as session:
+        return unstaffed(svc, session)
+
+
 @router.get("/dashboard")
 async def dashboard(request: Request, svc: ServicesDep, user: Admin, days: Days = 30) -> Response:
     board = await asyncio.to_thread(_board, svc, days)
+    gaps = await asyncio.to_thread(_unstaffed, svc)
     per_day = stacked_bars(
         [
             (
@@ -57,6 +63,7 @@ async def dashboard(request: Request, svc: ServicesDep, user: Admin, days: Days 
         per_day=per_day,
         top=top,
         timing=timing,
+        unstaffed=gaps,
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from bot.app import Services
 from bot.service import routing_admin
 from bot.service.routing_admin import RoutingError
-from bot.web.admin import Admin, attempt
+from bot.web.admin import Admin, attempt, unstaffed
 from bot.web.auth import require_admin, verify_csrf
 from bot.web.deps import ServicesDep
 from bot.web.templating import render
@@ -26,6 +26,7 @@ def _team_page(request: Request, svc: Services, status_code: int = 200, **extra:
         pros = routing_admin.professionals(session)
         roles = routing_admin.roles(session)
         areas = routing_admin.areas(session)
+        gaps = unstaffed(svc, session)
     return render(
         request,
         "admin/team.html",
@@ -33,6 +34,7 @@ def _team_page(request: Request, svc: Services, status_code: int = 200, **extra:
         pros=pros,
         roles=roles,
         areas=areas,
+        unstaffed=gaps,
         **extra,
     )
 
@@ -96,7 +98,9 @@ def _routing_page(request: Request, svc: Services, status_code: int = 200, **ext
     with svc.sessions() as session:
         roles = routing_admin.roles(session)
         areas = routing_admin.areas(session)
-    return render(request, "admin/routing.html", status_code=status_code, roles=roles, areas=areas, **extra)
+        gaps = unstaffed(svc, session)
+    return render(request, "admin/routing.html", status_code=status_code, roles=roles, areas=areas,
+                  unstaffed=gaps, **extra)
 
 
 @router.get("/routing")
@@ -115,6 +119,7 @@ def save_role(
     response_hours: Annotated[float, Form()],
     staffed_hours: Annotated[str, Form()] = "",
     area_bound: Annotated[bool, Form()] = False,
+    escalates_to: Annotated[str, Form()] = "",
 ) -> Response:
     def change(session: Session) -> str:
         routing_admin.save_role(
@@ -126,6 +131,7 @@ def save_role(
             response_hours,
             staffed_hours,
             area_bound,
+            escalates_to,
         )
         return "/admin/routing?done=role"
 
