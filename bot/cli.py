@@ -79,6 +79,22 @@ def init(
             )
         else:
             out.print(f"admin {admin!r} exists")
+    _warn_unstaffed(services)
+
+
+def _warn_unstaffed(services: Services) -> None:
+    """Roles nobody holds: their questions wait for the admins, emergencies included."""
+    from bot.store import team
+
+    with services.sessions() as session:
+        gaps = team.staffing(session).unstaffed(services.triage.library(session))
+    if gaps:
+        out.print(
+            f"[yellow]warning:[/yellow] nobody is on duty for {len(gaps)} role(s) or area(s): "
+            f"{', '.join(gaps)}. Their questions go up the escalation path and, with nobody on it, "
+            "to the admins, emergencies included. Add professionals in the console (Team) or with "
+            "`triage user add NAME --roles ROLE`."
+        )
 
 
 @library_app.command("import")

@@ -19,6 +19,7 @@ from bot.core.types import Language
 from bot.service import library_admin as lib
 from bot.service import routing_admin
 from bot.service.library_admin import LibraryError
+from bot.service.queue import signature_name
 from bot.store import models as m
 from bot.store import team
 from bot.web.auth import User, require_admin, verify_csrf
@@ -62,7 +63,7 @@ def unstaffed(svc: Services, session: Session) -> list[str]:
     gaps = []
     for gap in team.staffing(session).unstaffed(library):
         role, _, area = gap.partition(":")
-        name = library.role(role).name(Language.EN)
+        name = signature_name(library.role(role).name(Language.EN))  # "Fire prevention officer"
         gaps.append(f"{name} in {names.get(area, area)}" if area else name)
     return gaps
 

@@ -78,9 +78,7 @@ def test_every_admin_route_is_for_admins_only(services, app_client) -> None:  # 
             r = app_client.post(path, data={}, follow_redirects=False)
             assert r.status_code == 403, (path, r.status_code)
     with services.sessions() as s:
-        assert (
-            s.scalars(select(m.AuditLog).where(m.AuditLog.action.like("answer.%"))).first() is None
-        )
+        assert s.scalars(select(m.AuditLog).where(m.AuditLog.action.like("answer.%"))).first() is None
 
 
 def test_an_admin_edits_and_approves_an_answer(services, app_client) -> None:  # type: ignore[no-untyped-def]
@@ -146,9 +144,7 @@ def test_a_professional_suggests_a_reply_and_only_for_their_role(services, app_c
     )
     qid = routed.question_id
     csrf = switch_to(app_client, "kees")
-    assert (
-        app_client.post(f"/questions/{qid}/suggest", data={"csrf_token": csrf}).status_code == 403
-    )
+    assert app_client.post(f"/questions/{qid}/suggest", data={"csrf_token": csrf}).status_code == 403
     csrf = switch_to(app_client, "piet")
     assert app_client.post(f"/questions/{qid}/suggest", data={}).status_code == 403  # no CSRF token
     r = app_client.post(
@@ -170,3 +166,35 @@ def test_a_professional_suggests_a_reply_and_only_for_their_role(services, app_c
     switch_to(app_client, "ada")
     page = app_client.get("/admin/suggestions").text
     assert "Thanks, we will check." in page and "dealing drugs" in page
+
+
+def test_unstaffed_roles_are_warned_about_until_someone_holds_them(services, app_client) -> None:  # type: ignore[no-untyped-def]
+    make_user(services, "ada", admin=True)
+    login(app_client, "ada")
+    for page in ("/admin/team", "/admin/routing", "/admin/dashboard"):
+        text = app_client.get(page).text
+        assert 'id="unstaffed"' in text and "<li>Fire prevention officer</li>" in text, page
+    with services.sessions() as s:
+        every_role = ",".join(s.scalars(select(m.Role.slug)))
+    make_user(services, "all", roles=every_role)
+    assert 'id="unstaffed"' not in app_client.get("/admin/team").text
+
+
+def test_an_escalation_path_is_set_on_the_roles_page_without_loops(services, app_client) -> None:  # type: ignore[no-untyped-def]
+    make_user(services, "ada", admin=True)
+    csrf = login(app_client, "ada")
+    role = {"csrf_token": csrf, "name_en": "x", "name_nl": "x", "response_hours": "24"}
+    ok = app_client.post(
+        "/admin/roles", data={**role, "slug": "crisis_management", "escalates_to": "municipal_office"}
+    )
+    assert ok.status_code in (200, 303)
+    loop = app_client.post(
+        "/admin/roles", data={**role, "slug": "municipal_office", "escalates_to": "crisis_management"}
+    )
+    assert loop.status_code == 400 and "leads back to municipal_office" in loop.text
+    to_admins = app_client.post("/admin/roles", data={**role, "slug": "public_order_officer"})
+    assert to_admins.status_code in (200, 303)
+    with services.sessions() as s:
+        assert s.get(m.Role, "crisis_management").escalates_to == "municipal_office"
+        assert s.get(m.Role, "public_order_officer").escalates_to is None
+    assert "escalates to the admins" in app_client.get("/admin/routing").text
