@@ -64,11 +64,17 @@ def decide(
             return make(Action.ANSWER, None, reasons + ["approved answer"], answer_intent=intent)
         reasons.append(f"no approved {language.value} answer for {intent}")
 
-    # 4. Route: the intent's role when we are sure of the intent, the default role otherwise.
+    # 4. Route: the intent's role when we are sure of the intent; unsure of the intent, the role
+    # that holds enough of the ranking; the default role otherwise.
     spec = library.spec(intent)
+    roles = role_ranking(parse, library)
     if confident and spec is not None and spec.role and top_mode is not Mode.EMERGENCY:
         role = spec.role
         reasons.append(f"route intent -> {role}" if top_mode is Mode.ROUTE else f"-> {role}")
+    elif roles and roles[0].confidence >= thresholds.role_threshold and top_mode is not Mode.EMERGENCY:
+        role = roles[0].name
+        reasons.append(f"role-level: {role} holds {roles[0].confidence:.2f} of the ranking "
+                       f">= {thresholds.role_threshold:.2f}")
     else:
         role = library.default_role
         if top_mode is Mode.SMALLTALK or top_mode is Mode.EMERGENCY:
@@ -77,7 +83,20 @@ def decide(
     ask_area = library.role(role).area_bound and not area_known
     if ask_area:
         reasons.append("area-bound role, area unknown: ask once")
-    return make(Action.ROUTE, role, reasons, ask_area=ask_area)
+    return make(Action.ROUTE, role, reasons, ask_area=ask_area, roles=roles[:3])
+
+
+def role_ranking(parse: Parse, library: Library) -> tuple[IntentScore, ...]:
+    """The parse's confidence summed per role (each intent counts for the role that owns it;
+    smalltalk, out-of-scope and emergency intents for none), best first."""
+    mass: dict[str, float] = {}
+    for score in parse.ranking:
+        spec = library.spec(score.name)
+        if spec is None or not spec.role or spec.mode in (Mode.SMALLTALK, Mode.EMERGENCY):
+            continue
+        mass[spec.role] = mass.get(spec.role, 0.0) + score.confidence
+    return tuple(IntentScore(role, round(total, 4))
+                 for role, total in sorted(mass.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def honour(decision: Decision, requested: Action, library: Library, by: str) -> Decision:

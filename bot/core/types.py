@@ -105,6 +105,7 @@ class Thresholds:
 
     threshold: float = 0.5
     ambiguity_threshold: float = 0.1
+    role_threshold: float = 0.6  # unsure of the intent, this sure of the role: route to the role
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +141,7 @@ class Decision:
     answer_intent: str | None = None  # the library answer sent, for ANSWER
     ask_area: bool = False  # ROUTE to an area-bound role whose area is unknown
     thresholds: Thresholds = field(default_factory=Thresholds)
+    roles: tuple[IntentScore, ...] = ()  # the ranking summed per role (name: the role), best first
 
     @property
     def emergency(self) -> bool:

@@ -406,10 +406,14 @@ def _write(path: Path, data: Any) -> Path:
     return path
 
 
-def read_thresholds(config_file: Path) -> tuple[float, float]:
-    """The FallbackClassifier's threshold and ambiguity_threshold from config.yml."""
+def read_thresholds(config_file: Path) -> tuple[float, float, float]:
+    """The FallbackClassifier's threshold and ambiguity_threshold from config.yml, and the role
+    threshold beside them (`triage: role_threshold:`, a key Rasa does not read)."""
     data = load_yaml(config_file) if config_file.exists() else None
+    triage = (data or {}).get("triage") or {}
+    role = float(triage.get("role_threshold", 0.6)) if isinstance(triage, dict) else 0.6
     for component in (data or {}).get("pipeline") or []:
         if isinstance(component, dict) and component.get("name") == "FallbackClassifier":
-            return float(component.get("threshold", 0.5)), float(component.get("ambiguity_threshold", 0.1))
-    return 0.5, 0.1
+            return (float(component.get("threshold", 0.5)),
+                    float(component.get("ambiguity_threshold", 0.1)), role)
+    return 0.5, 0.1, role

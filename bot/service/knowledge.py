@@ -31,8 +31,7 @@ class Knowledge:
         self.settings = settings
         self._fixed_engine = engine
         self._holder = EngineHolder(sessions, settings.models_dir)
-        threshold, ambiguity = read_thresholds(settings.config_file)
-        self.thresholds = Thresholds(threshold, ambiguity)
+        self.thresholds = Thresholds(*read_thresholds(settings.config_file))
         self._library: Library | None = None
         self._library_version = -1
         self._library_checked = 0.0

@@ -25,6 +25,7 @@ def record(
             role=decision.role,
             language=language.value,
             ranking=[[s.name, round(s.confidence, 4)] for s in decision.ranking],
+            roles=[[s.name, round(s.confidence, 4)] for s in decision.roles] or None,
             threshold=decision.thresholds.threshold,
             ambiguity_threshold=decision.thresholds.ambiguity_threshold,
             reasons=list(decision.reasons),

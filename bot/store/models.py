@@ -251,6 +251,7 @@ class DecisionRecord(Base):
     role: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
     ranking: Mapped[list] = mapped_column(JSON)  # [[intent, confidence], ...] top 3
+    roles: Mapped[list | None] = mapped_column(JSON)  # [[role, summed confidence], ...] top 3
     threshold: Mapped[float] = mapped_column(Float)
     ambiguity_threshold: Mapped[float] = mapped_column(Float)
     reasons: Mapped[list] = mapped_column(JSON)

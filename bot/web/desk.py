@@ -45,6 +45,10 @@ class Detail:
     templates: list[tuple[str, str]]  # (intent, answer text) to start a reply from
 
     @property
+    def role_names(self) -> dict[str, str]:
+        return {r.slug: queue.signature_name(r.name_en) for r in self.roles}
+
+    @property
     def may_act(self) -> bool:
         return self.question.status != "closed"
 

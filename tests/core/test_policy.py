@@ -16,20 +16,27 @@ LIB = Library(
     },
     roles={
         "public_order_officer": Role("public_order_officer", {"en": "an officer", "nl": "een agent"}),
-        "community_police_officer": Role("community_police_officer",
-                                         {"en": "a community officer", "nl": "een wijkagent"},
-                                         area_bound=True, response_hours=24),
+        "community_police_officer": Role(
+            "community_police_officer",
+            {"en": "a community officer", "nl": "een wijkagent"},
+            area_bound=True,
+            response_hours=24,
+        ),
     },
     default_role="public_order_officer",
-    answers={("fire_alarm_beeping", "en"): "Replace the battery. Call {emergency_number} if smoke.",
-             ("fire_alarm_beeping", "nl"): "Vervang de batterij."},
-    texts={("utter_emergency", "en"): "Call {emergency_number} now.",
-           ("utter_emergency", "nl"): "Bel nu {emergency_number}.",
-           ("utter_routed", "en"): "Passed to {role_name}, answer within {response_time}.",
-           ("utter_routed", "nl"): "Doorgestuurd naar {role_name}, antwoord binnen {response_time}.",
-           ("utter_ask_area", "en"): "What is your postcode?",
-           ("utter_feedback_prompt", "en"): "Did this help?",
-           ("utter_greet", "en"): "Hello!"},
+    answers={
+        ("fire_alarm_beeping", "en"): "Replace the battery. Call {emergency_number} if smoke.",
+        ("fire_alarm_beeping", "nl"): "Vervang de batterij.",
+    },
+    texts={
+        ("utter_emergency", "en"): "Call {emergency_number} now.",
+        ("utter_emergency", "nl"): "Bel nu {emergency_number}.",
+        ("utter_routed", "en"): "Passed to {role_name}, answer within {response_time}.",
+        ("utter_routed", "nl"): "Doorgestuurd naar {role_name}, antwoord binnen {response_time}.",
+        ("utter_ask_area", "en"): "What is your postcode?",
+        ("utter_feedback_prompt", "en"): "Did this help?",
+        ("utter_greet", "en"): "Hello!",
+    },
 )
 T = Thresholds(0.5, 0.1)
 
@@ -74,8 +81,13 @@ def test_route_intent_goes_to_its_role_and_asks_for_the_area_once() -> None:
 
 
 def test_emergency_by_rules_beats_a_confident_answer() -> None:
-    d = decide("my smoke alarm is going off and the hallway is full of smoke", Language.EN,
-               parse(("fire_alarm_beeping", 0.95)), LIB, T)
+    d = decide(
+        "my smoke alarm is going off and the hallway is full of smoke",
+        Language.EN,
+        parse(("fire_alarm_beeping", 0.95)),
+        LIB,
+        T,
+    )
     assert d.action is Action.EMERGENCY and d.emergency
     assert render(d, LIB, Contacts(emergency_number="112"), "")[0].text == "Call 112 now."
 
@@ -107,3 +119,57 @@ def test_phrase_hours() -> None:
     assert phrase_hours(72, Language.NL) == "3 dagen"
     assert phrase_hours(0.5, Language.EN) == "30 minutes"
     assert phrase_hours(1, Language.EN) == "1 hour"
+
+
+ROLE_LIB = Library(
+    intents={
+        "fire_alarm_beeping": IntentSpec("fire_alarm_beeping", Mode.ANSWER, "fire_prevention"),
+        "fire_safety_inspection": IntentSpec("fire_safety_inspection", Mode.ROUTE, "fire_prevention"),
+        "local_crime_tip": IntentSpec("local_crime_tip", Mode.ROUTE, "police"),
+        "greet": IntentSpec("greet", Mode.SMALLTALK),
+        "emergency": IntentSpec("emergency", Mode.EMERGENCY, "police"),
+        "out_of_scope": IntentSpec("out_of_scope", Mode.ROUTE),
+    },
+    roles={
+        "oov": Role("oov", {}),
+        "fire_prevention": Role("fire_prevention", {}),
+        "police": Role("police", {}),
+    },
+    default_role="oov",
+)
+RT = Thresholds(0.5, 0.1, role_threshold=0.6)
+
+
+def test_unsure_of_the_intent_but_sure_of_the_role_routes_to_the_role() -> None:
+    d = decide(
+        "my detector on the ceiling",
+        Language.EN,
+        parse(("fire_alarm_beeping", 0.38), ("fire_safety_inspection", 0.33), ("greet", 0.1)),
+        ROLE_LIB,
+        RT,
+    )
+    assert d.action is Action.ROUTE and d.role == "fire_prevention"
+    assert any(r.startswith("role-level: fire_prevention holds 0.71") for r in d.reasons)
+    assert d.roles[0] == IntentScore("fire_prevention", 0.71)
+
+
+def test_a_split_between_roles_or_out_of_scope_goes_to_the_default_role() -> None:
+    split = decide(
+        "hm", Language.EN, parse(("fire_alarm_beeping", 0.4), ("local_crime_tip", 0.35)), ROLE_LIB, RT
+    )
+    assert split.role == "oov" and [r.name for r in split.roles] == ["fire_prevention", "police"]
+    oos = decide(
+        "hm",
+        Language.EN,
+        parse(("out_of_scope", 0.45), ("fire_alarm_beeping", 0.3), ("fire_safety_inspection", 0.25)),
+        ROLE_LIB,
+        RT,
+    )
+    assert oos.role == "oov"  # out-of-scope belongs to no role: 0.55 is not enough
+
+
+def test_smalltalk_and_emergency_intents_count_for_no_role() -> None:
+    d = decide(
+        "hm", Language.EN, parse(("greet", 0.45), ("emergency", 0.44), ("local_crime_tip", 0.1)), ROLE_LIB, RT
+    )
+    assert d.role == "oov" and d.roles == (IntentScore("police", 0.1),)
