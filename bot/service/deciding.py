@@ -36,6 +36,10 @@ from bot.store import citizens, decisions, messages, questions
 from bot.store import models as m
 from bot.store.outbox import Outgoing, enqueue
 
+# Kinds of message whose text describes what was sent (coordinates, a name) and is never read as a
+# question: the professional sees it in the conversation.
+WORDLESS = frozenset({"location", "venue", "contact", "poll", "dice"})
+
 
 class Deferred(Exception):
     """The engine is unavailable: the message stays stored and unprocessed, to be retried."""
@@ -100,6 +104,9 @@ class Decider:
         message.processed = True
         assisted = inbound.assisted if inbound else None
 
+        if message.kind in WORDLESS:  # a location, a contact card: kept for the professional
+            key = "utter_location_received" if message.kind in ("location", "venue") else "utter_text_only"
+            return self._notice(session, message, citizen, language, key, f"{message.kind} received")
         if message.kind != "text" and not message.text.strip():  # a photo without a caption
             return self._notice(
                 session, message, citizen, language, "utter_text_only", f"{message.kind} without text"

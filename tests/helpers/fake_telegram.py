@@ -145,9 +145,12 @@ class FakeTelegram:
             message["reply_to_message"] = reply_to
         return {"message": message}
 
-    def photo(
-        self, user_id: int, language: str | None = "en", caption: str | None = None
-    ) -> dict[str, Any]:
+    def location(self, user_id: int, latitude: float, longitude: float) -> dict[str, Any]:
+        message = self._incoming(user_id, "en", None)
+        message["location"] = {"latitude": latitude, "longitude": longitude}
+        return {"message": message}
+
+    def photo(self, user_id: int, language: str | None = "en", caption: str | None = None) -> dict[str, Any]:
         message = self._incoming(user_id, language, None)
         if caption is not None:
             message["caption"] = caption
@@ -178,9 +181,7 @@ class FakeTelegram:
             }
         }
 
-    def _incoming(
-        self, user_id: int, language: str | None, chat: dict[str, Any] | None
-    ) -> dict[str, Any]:
+    def _incoming(self, user_id: int, language: str | None, chat: dict[str, Any] | None) -> dict[str, Any]:
         with self._cond:
             self._next_message += 1
             message_id = self._next_message
@@ -206,9 +207,7 @@ class FakeTelegram:
                 method = self.path.rsplit("/", 1)[-1]
                 prefix = f"/bot{TOKEN}/"
                 if not self.path.startswith(prefix):
-                    return self._reply(
-                        401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
-                    )
+                    return self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
                 params = fake._params(self.headers.get("Content-Type", ""), raw)
                 status, body = fake._call(method, params)
                 self._reply(status, body)

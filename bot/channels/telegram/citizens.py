@@ -31,6 +31,22 @@ def _who(update: Update) -> tuple[str, Language | None]:
     return str(update.effective_chat.id), language_hint(user.language_code if user else None)
 
 
+def described(message: Message) -> str:
+    """The text to store for a message: its text or caption, or what a location or contact
+    card says (kept for the professional; the conversation never reads it as a question)."""
+    if message.text is not None:
+        return message.text
+    if message.venue is not None:
+        venue, place = message.venue, message.venue.location
+        return f"📍 {venue.title}, {venue.address} ({place.latitude:.6f}, {place.longitude:.6f})"
+    if message.location is not None:
+        return f"📍 {message.location.latitude:.6f}, {message.location.longitude:.6f}"
+    if message.contact is not None:
+        name = " ".join(p for p in (message.contact.first_name, message.contact.last_name) if p)
+        return f"👤 {name} {message.contact.phone_number or ''}".strip()
+    return message.caption or ""
+
+
 def media_of(message: Message) -> str | None:
     """What the citizen sent when it is not plain text: "photo", "voice"...; None for text."""
     if message.text is not None:
@@ -48,7 +64,7 @@ async def message(update: Update, context: TriageContext) -> None:
     inbound = InboundMessage(
         Channel.TELEGRAM,
         chat_id,
-        sent.text if sent.text is not None else (sent.caption or ""),
+        described(sent),
         external_id=f"{chat_id}:{sent.message_id}",
         language_hint=hint,
         media=media_of(sent),

@@ -20,9 +20,7 @@ def _buttons(message: dict) -> list[tuple[str, str]]:
     return [(key["text"], key["callback_data"]) for row in rows for key in row]
 
 
-def test_english_citizen_start_answer_feedback_no_and_handoff(
-    services: Services, fake: FakeTelegram
-) -> None:
+def test_english_citizen_start_answer_feedback_no_and_handoff(services: Services, fake: FakeTelegram) -> None:
     async def flow() -> None:
         async with running(services, fake):
             fake.push(fake.text(SAM, "/start", language="en"))
@@ -95,9 +93,7 @@ def test_dutch_citizen_from_app_language_and_helpful_yes(
     asyncio.run(flow())
 
 
-def test_language_area_and_forget_with_confirmation(
-    sqlite_services: Services, fake: FakeTelegram
-) -> None:
+def test_language_area_and_forget_with_confirmation(sqlite_services: Services, fake: FakeTelegram) -> None:
     services = sqlite_services
 
     async def flow() -> None:
@@ -136,9 +132,7 @@ def test_language_area_and_forget_with_confirmation(
     asyncio.run(flow())
 
 
-def test_forget_answered_no_by_typing_keeps_everything(
-    sqlite_services: Services, fake: FakeTelegram
-) -> None:
+def test_forget_answered_no_by_typing_keeps_everything(sqlite_services: Services, fake: FakeTelegram) -> None:
     async def flow() -> None:
         async with running(sqlite_services, fake):
             fake.push(fake.text(SAM, "hello"))
@@ -153,9 +147,7 @@ def test_forget_answered_no_by_typing_keeps_everything(
     asyncio.run(flow())
 
 
-def test_photos_and_group_chats_get_a_polite_note(
-    sqlite_services: Services, fake: FakeTelegram
-) -> None:
+def test_photos_and_group_chats_get_a_polite_note(sqlite_services: Services, fake: FakeTelegram) -> None:
     group = {"id": -100777, "type": "group", "title": "Neighbours"}
 
     async def flow() -> None:
@@ -166,7 +158,8 @@ def test_photos_and_group_chats_get_a_polite_note(
             await eventually(lambda: fake.texts(SAM) and fake.texts(-100777), what="notes")
             await settle()
             assert fake.texts(SAM) == [
-                "Sorry, I can't read photos, voice messages or stickers. Please type your question."
+                "Sorry, I can't read photos, voice messages or stickers. Please type your question. "
+                "In an emergency, call 112."
             ]
             assert fake.texts(-100777) == [  # once, not for every message in the group
                 "I only work in private chats. Please send me a private message."
@@ -202,9 +195,7 @@ def test_a_flood_gets_one_polite_note_and_every_message_is_answered(
     asyncio.run(flow())
 
 
-def test_long_replies_are_split_and_keep_their_buttons(
-    sqlite_services: Services, fake: FakeTelegram
-) -> None:
+def test_long_replies_are_split_and_keep_their_buttons(sqlite_services: Services, fake: FakeTelegram) -> None:
     from bot.core.types import Button, Channel, Language, Reply
 
     services = sqlite_services
@@ -248,8 +239,11 @@ def test_a_captioned_photo_is_read_and_a_stale_or_unknown_button_is_answered(
             fake.push(fake.press(SAM, prompt, yes))  # too late: a newer question replaced it
             fake.push(fake.press(SAM, prompt, "something:odd"))  # data no handler knows
             notes = await eventually(
-                lambda: fake.calls_to("answerCallbackQuery")[answered:]
-                if len(fake.calls_to("answerCallbackQuery")) >= answered + 2 else None,
+                lambda: (
+                    fake.calls_to("answerCallbackQuery")[answered:]
+                    if len(fake.calls_to("answerCallbackQuery")) >= answered + 2
+                    else None
+                ),
                 what="both presses answered",
             )
             assert all(n.params["text"].startswith("This button no longer works") for n in notes)
@@ -261,5 +255,29 @@ def test_a_captioned_photo_is_read_and_a_stale_or_unknown_button_is_answered(
             question = session.scalars(select(m.Question)).one()
         assert photo.text == "there is a fire in my house right now, help"
         assert question.emergency and question.message_id == photo.id
+
+    asyncio.run(flow())
+
+
+def test_a_location_is_kept_for_the_professional_and_answered(
+    sqlite_services: Services, fake: FakeTelegram
+) -> None:
+    async def flow() -> None:
+        async with running(sqlite_services, fake):
+            fake.push(fake.text(SAM, "I think my neighbour is dealing drugs from his garage, anonymous tip"))
+            await eventually(lambda: len(fake.texts(SAM)) >= 2, what="routed")
+            fake.push(fake.location(SAM, 52.370216, 4.895168))
+            await eventually(lambda: len(fake.texts(SAM)) >= 3, what="location reply")
+            assert fake.texts(SAM)[2].startswith("Thanks, I've received your location")
+            assert "112" in fake.texts(SAM)[2]
+
+        with sqlite_services.sessions() as session:
+            stored = session.scalars(select(m.Message).where(m.Message.kind == "location")).one()
+            question = session.scalars(select(m.Question)).one()
+            thread = list(
+                session.scalars(select(m.Message.text).where(m.Message.citizen_id == question.citizen_id))
+            )
+        assert stored.text == "📍 52.370216, 4.895168" and stored.text in thread
+        assert session is not None and question.text.startswith("I think my neighbour")
 
     asyncio.run(flow())
