@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     response_hours: dict[str, float] = Field(default_factory=dict)
     sign_replies_with_name: bool = False
     retention_days: int = 90
+    # More than FLOOD_MESSAGES from one citizen within FLOOD_SECONDS: one polite "slow down" note
+    # (every message is still stored and answered).
+    flood_messages: int = Field(default=8, ge=1)
+    flood_seconds: float = Field(default=30.0, gt=0)
     # An emergency nobody has claimed after this many minutes goes one role up its escalation
     # path (responses/routing.yml), and on until the admins have it.
     emergency_escalation_minutes: float = Field(default=5.0, gt=0)

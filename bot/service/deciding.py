@@ -7,6 +7,7 @@ for all its replies (`Decider.finish`): `Decider.draft` decides and writes what 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from bot.core.types import (
 )
 from bot.nlu.engine import EngineUnavailable
 from bot.service.conversation import Conversations
+from bot.service.flood import FloodGate
 from bot.service.knowledge import Knowledge
 from bot.store import citizens, decisions, messages, questions
 from bot.store import models as m
@@ -81,6 +83,7 @@ class Decider:
         self.knowledge = knowledge
         self.conversations = conversations
         self.delivered_in_app = delivered_in_app
+        self.flood = FloodGate(settings.flood_messages, settings.flood_seconds)
 
     def draft(
         self,
@@ -188,12 +191,14 @@ class Decider:
         return Draft(message.id, citizen, language, replies_once_stored, decision, question)
 
     def finish(self, session: Session, drafts: list[Draft]) -> list[IntakeResult]:
-        """Write the drafts' new questions (one flush), then their replies and outbox items."""
+        """Write the drafts' new questions (one flush), then their replies and outbox items; a
+        citizen who floods us gets one note more (`bot.service.flood`)."""
         if not drafts:
             return []
         if any(d.question is not None and d.question.id is None for d in drafts):
             session.flush()
-        replies = [d.replies() if callable(d.replies) else d.replies for d in drafts]
+        replies = [self._flood_note(session, d, d.replies() if callable(d.replies) else d.replies)
+                   for d in drafts]
         reply_ids = enqueue(
             session,
             [
@@ -213,6 +218,13 @@ class Decider:
             )
             for d, r, ids in zip(drafts, replies, reply_ids, strict=True)
         ]
+
+    def _flood_note(self, session: Session, draft: Draft, replies: list[Reply]) -> list[Reply]:
+        if not self.flood.hit(draft.citizen.id, time.monotonic()):
+            return replies
+        text = self.knowledge.library(session).text("utter_slow_down", draft.language,
+                                                     **self.settings.contacts.values())
+        return [*replies, Reply(text, kind=ReplyKind.NOTICE)]
 
     def _followup(
         self, session: Session, message: m.Message, citizen: m.Citizen, language: Language, step: core.Step

@@ -3,5 +3,5 @@
 settings.py  TELEGRAM_* settings          updates.py  exactly-once update handling, polling loop
 app.py       build_application(...)       citizens.py / professionals.py  thin handlers
 sender.py    the outbox Sender            pushes.py   new-question pushes and reminders to staff
-flood.py     per-citizen flood control    part.py     start(app, services) inside `triage serve`
+part.py      start(app, services) inside `triage serve`
 """

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
 from telegram import Message, Update
 from telegram import error as tg
@@ -69,11 +68,7 @@ async def message(update: Update, context: TriageContext) -> None:
         language_hint=hint,
         media=media_of(sent),
     )
-    result = await deps.services.intake.handle(inbound)
-    if not result.duplicate and deps.flood.hit(chat_id, time.monotonic()):
-        await asyncio.to_thread(
-            deps.services.triage.notify, Channel.TELEGRAM, chat_id, "utter_slow_down", hint
-        )
+    await deps.services.intake.handle(inbound)
     deps.wake()
 
 

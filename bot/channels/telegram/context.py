@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import CallbackContext, ExtBot
 
 from bot.app import Services
-from bot.channels.telegram.flood import FloodGate
 from bot.channels.telegram.settings import TelegramSettings
 from bot.core.library import Library, fill
 from bot.core.types import Language
@@ -53,7 +52,6 @@ class Deps:
     ledger: UpdateLedger
     texts: Texts
     wake: Callable[[], None]  # wake the outbox dispatcher after enqueueing
-    flood: FloodGate = field(default_factory=FloodGate)
     failed: set[int] = field(default_factory=set)  # update ids whose handler raised
     pusher: Pusher | None = None
     group_noted: dict[int, float] = field(default_factory=dict)  # group chat -> next note due

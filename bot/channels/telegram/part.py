@@ -18,7 +18,6 @@ from telegram.ext import Application
 from bot.app import Services
 from bot.channels.telegram.app import build_application
 from bot.channels.telegram.context import Deps, Texts
-from bot.channels.telegram.flood import FloodGate
 from bot.channels.telegram.pushes import Pusher
 from bot.channels.telegram.sender import TelegramSender, retry_seconds
 from bot.channels.telegram.settings import TelegramSettings
@@ -57,7 +56,6 @@ async def start(app: FastAPI, services: Services, settings: TelegramSettings | N
         ledger=UpdateLedger(services.sessions, bot_id_of(settings.bot_token)),
         texts=Texts(services.settings.domain_dir),
         wake=dispatcher_of(app).wakeup.set,
-        flood=FloodGate(settings.flood_messages, settings.flood_seconds),
     )
     application: Application = build_application(deps, settings)  # type: ignore[type-arg]
     runner = UpdateRunner(application, deps.ledger, deps.failed, set_health)

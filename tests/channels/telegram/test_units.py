@@ -1,4 +1,4 @@
-"""The channel's pure parts and its services: flood control, link codes, privacy."""
+"""The channel's pure parts and its services: link codes, privacy."""
 
 from __future__ import annotations
 
@@ -9,20 +9,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from bot.app import Services
-from bot.channels.telegram.flood import FloodGate
 from bot.core.types import Channel, InboundMessage
 from bot.service import linking, privacy, users
 from bot.store import models as m
-
-
-def test_flood_gate_notes_once_per_window() -> None:
-    gate = FloodGate(limit=8, window=30)
-    hits = [gate.hit("sam", float(t)) for t in range(12)]
-    assert hits == [False] * 8 + [True] + [False] * 3
-    assert not gate.hit("anouk", 5.0)
-    assert gate.hit("sam", 45.0) is False  # the window moved on: few recent messages
-    later = [gate.hit("sam", 60.0 + t / 10) for t in range(12)]  # a new flood, a new note
-    assert later == [False] * 7 + [True] + [False] * 4
 
 
 def test_link_codes_work_once_and_expire(sqlite_services: Services) -> None:

@@ -1,6 +1,8 @@
-"""Flood control per citizen: every message is still stored and answered; one note per window.
+"""Flood control per citizen, on every channel: every message is still stored and answered, and
+a citizen who sends many messages quickly gets one polite note per window.
 
-Kept in memory: it only decides whether to add a note, so losing it on restart loses nothing.
+Kept in memory, per process: it only decides whether to add a note, so losing it on a restart (or
+counting a citizen's messages in two instances apart) loses nothing.
 """
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ from dataclasses import dataclass, field
 class FloodGate:
     limit: int = 8  # more than `limit` messages ...
     window: float = 30.0  # ... within `window` seconds is a flood
-    _seen: dict[str, deque[float]] = field(default_factory=dict)
-    _noted_until: dict[str, float] = field(default_factory=dict)
+    _seen: dict[object, deque[float]] = field(default_factory=dict)
+    _noted_until: dict[object, float] = field(default_factory=dict)
 
-    def hit(self, who: str, now: float) -> bool:
+    def hit(self, who: object, now: float) -> bool:
         """Count one message; True when the sender should get the slow-down note now."""
         times = self._seen.setdefault(who, deque())
         times.append(now)
