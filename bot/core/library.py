@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from bot.core.types import IntentSpec, Language, Mode, Role
 
@@ -28,6 +29,13 @@ class Library:
     answers: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (intent, lang) approved
     texts: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (utter_key, lang)
     areas: tuple[Area, ...] = ()
+
+    @cached_property
+    def owners(self) -> Mapping[str, str]:
+        """Intent -> the role that owns it, for the intents a role answers or takes (not smalltalk
+        or emergencies)."""
+        return {name: spec.role for name, spec in self.intents.items()
+                if spec.role and spec.mode in (Mode.ANSWER, Mode.ROUTE)}
 
     def spec(self, intent: str | None) -> IntentSpec | None:
         return self.intents.get(intent) if intent else None

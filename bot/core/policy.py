@@ -89,12 +89,12 @@ def decide(
 def role_ranking(parse: Parse, library: Library) -> tuple[IntentScore, ...]:
     """The parse's confidence summed per role (each intent counts for the role that owns it;
     smalltalk, out-of-scope and emergency intents for none), best first."""
+    owners = library.owners
     mass: dict[str, float] = {}
     for score in parse.ranking:
-        spec = library.spec(score.name)
-        if spec is None or not spec.role or spec.mode in (Mode.SMALLTALK, Mode.EMERGENCY):
-            continue
-        mass[spec.role] = mass.get(spec.role, 0.0) + score.confidence
+        role = owners.get(score.name)
+        if role is not None:
+            mass[role] = mass.get(role, 0.0) + score.confidence
     return tuple(IntentScore(role, round(total, 4))
                  for role, total in sorted(mass.items(), key=lambda kv: (-kv[1], kv[0])))
 

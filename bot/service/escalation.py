@@ -54,6 +54,7 @@ def escalate_unclaimed(
                 for_admins=placement.for_admins,
                 escalations=question.escalations + 1,
                 escalated_at=now,
+                escalation_reason="; ".join(placement.reasons),
             )
             .execution_options(synchronize_session=False)
         )

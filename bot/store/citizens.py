@@ -72,8 +72,9 @@ def conversation(citizen: m.Citizen) -> Conversation:
 
 def set_conversation(citizen: m.Citizen, state: Conversation) -> None:
     """Open (or close) a prompt. For closing the prompt a citizen answered use `move`."""
-    citizen.pending = state.prompt.value
-    citizen.pending_ref = state.ref if state.open else None
+    ref = state.ref if state.open else None
+    if citizen.pending != state.prompt.value or citizen.pending_ref != ref:
+        citizen.pending, citizen.pending_ref = state.prompt.value, ref
 
 
 def move(session: Session, citizen: m.Citizen, old: Conversation, new: Conversation) -> bool:

@@ -32,18 +32,19 @@ def add_inbound(session: Session, citizen: m.Citizen, inbound: InboundMessage) -
 def known_inbound(session: Session, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], int]:
     """Messages stored before, by (citizen id, the channel's message id): a redelivery of one of
     them is not a new message. The channel's ids are unique per citizen, not per channel: two
-    citizens may send the same id, and each is their own message."""
+    citizens may send the same id, and each is their own message. One statement for a batch."""
     wanted = set(keys)
+    if not wanted:
+        return {}
     found: dict[tuple[int, str], int] = {}
-    for citizen_id in {c for c, _ in wanted}:
-        ids = [external for c, external in wanted if c == citizen_id]
-        for message_id, external in session.execute(
-            select(m.Message.id, m.Message.external_id).where(
-                m.Message.citizen_id == citizen_id,
-                m.Message.direction == Direction.IN.value,
-                m.Message.external_id.in_(ids),
-            )
-        ):
+    for message_id, citizen_id, external in session.execute(
+        select(m.Message.id, m.Message.citizen_id, m.Message.external_id).where(
+            m.Message.direction == Direction.IN.value,
+            m.Message.external_id.in_({external for _, external in wanted}),
+            m.Message.citizen_id.in_({citizen_id for citizen_id, _ in wanted}),
+        )
+    ):
+        if (citizen_id, str(external)) in wanted:
             found[(citizen_id, str(external))] = message_id
     return found
 

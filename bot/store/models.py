@@ -225,6 +225,7 @@ class Question(Base):
     escalations: Mapped[int] = mapped_column(Integer, default=0)  # steps up the escalation path
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     for_admins: Mapped[bool] = mapped_column(Boolean, default=False)  # nobody on the path: admins
+    escalation_reason: Mapped[str | None] = mapped_column(Text)  # why it is not with its own role
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     notes: Mapped[list[Note]] = relationship(cascade="all, delete-orphan", order_by="Note.id")

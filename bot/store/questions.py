@@ -50,10 +50,10 @@ def open_question(
         due_at=now + (EMERGENCY_DUE if emergency else timedelta(hours=response_hours)),
         created_at=now,
     )
-    if placement is not None and placement.moved:
+    if placement is not None and placement.moved:  # in the same row: no statement more
         question.for_admins = placement.for_admins
         question.escalations, question.escalated_at = 1, now
-        question.notes.append(m.Note(author=TRIAGE, text="; ".join(placement.reasons)))
+        question.escalation_reason = "; ".join(placement.reasons)
     session.add(question)
     if flush:
         session.flush()

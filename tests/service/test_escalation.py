@@ -37,8 +37,7 @@ def test_on_a_fresh_install_a_question_is_the_admins_and_says_why(services: Serv
     routed = ask(services, INSPECTION)
     q = question(services, routed.question_id)
     assert q.role == "fire_prevention_officer" and q.for_admins and q.escalations == 1
-    assert "nobody on duty on the whole path" in q.notes[0].text
-    assert q.notes[0].author == "triage"
+    assert "nobody on duty on the whole path" in (q.escalation_reason or "")
     emergency = ask(services, FIRE, sender="c2")
     assert question(services, emergency.question_id).for_admins
 
@@ -52,7 +51,7 @@ def test_a_role_nobody_holds_passes_its_questions_up_at_once(services: Services)
     assert "public order" in routed.replies[0].text  # the citizen is told who really answers
     q = question(services, routed.question_id)
     assert q.role == "public_order_officer" and not q.for_admins
-    assert "fire_prevention_officer" in q.notes[0].text
+    assert "nobody on duty as fire_prevention_officer" in (q.escalation_reason or "")
 
 
 def test_a_staffed_role_keeps_its_question(services: Services) -> None:
@@ -60,7 +59,7 @@ def test_a_staffed_role_keeps_its_question(services: Services) -> None:
     services.triage.knowledge.invalidate_staffing()
     routed = ask(services, INSPECTION)
     q = question(services, routed.question_id)
-    assert q.role == "fire_prevention_officer" and q.escalations == 0 and q.notes == []
+    assert q.role == "fire_prevention_officer" and q.escalations == 0 and q.escalation_reason is None
 
 
 def test_an_unclaimed_emergency_goes_up_after_its_minutes_once(services: Services) -> None:

@@ -23,10 +23,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("for_admins", sa.Boolean(), nullable=False,
                                       server_default=sa.false()))
+        batch_op.add_column(sa.Column("escalation_reason", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("questions", schema=None) as batch_op:
+        batch_op.drop_column("escalation_reason")
         batch_op.drop_column("for_admins")
         batch_op.drop_column("escalated_at")
         batch_op.drop_column("escalations")
