@@ -29,6 +29,12 @@ def test_the_library_model_understands_typical_messages(trained_engine) -> None:
         "my neighbours play loud music every night": "noise_nuisance",
         "i want to speak to a real person": "human_request",
         "hallo": "greet",
+        "hoe blus ik een vlam in de pan": "pan_fire",
+        "my passport is lost, where do i report it": "lost_identity_document",
+        "wanneer is de sirenetest": "nl_alert_sirens",
+        "i want to make a complaint about a rude police officer": "complaint_about_service",
+        "ik wil weten hoe het staat met mijn aangifte": "own_case_follow_up",
+        "the oil in my pan is burning right now and the flames are getting bigger": "emergency",
     }
     for text, intent in cases.items():
         top = trained_engine.parse(text).top

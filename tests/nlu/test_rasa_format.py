@@ -27,7 +27,9 @@ def test_the_shipped_library_is_complete(library_files) -> None:  # type: ignore
                       "carbon_monoxide", "house_fire_escape", "fireworks_safety", "burglary_prevention",
                       "bike_theft_prevention", "report_non_emergency", "when_to_call_112", "noise_nuisance",
                       "online_scams", "event_permit", "contact_community_officer", "extreme_weather",
-                      "lost_and_found"}
+                      "lost_and_found", "nl_alert_sirens", "pan_fire", "battery_fire_safety",
+                      "lost_identity_document", "domestic_violence", "suicide_prevention",
+                      "home_security_camera", "neighbourhood_watch"}
     for intent in answer_intents:
         assert library_files.intents[intent].mode.value == "answer"
         for lang in ("en", "nl"):
@@ -38,7 +40,8 @@ def test_the_shipped_library_is_complete(library_files) -> None:  # type: ignore
               "local_crime_tip": "community_police_officer", "enforcement_request": "enforcement_officer",
               "event_safety_consultation": "event_safety_coordinator",
               "contact_mayor_alderman": "municipal_office", "crisis_preparedness": "crisis_management",
-              "human_request": "public_order_officer"}
+              "human_request": "public_order_officer", "complaint_about_service": "municipal_office",
+              "own_case_follow_up": "public_order_officer"}
     for intent, role in routes.items():
         assert (library_files.intents[intent].mode.value, library_files.intents[intent].role) == ("route", role)
     counts: dict[tuple[str, str], int] = {}
