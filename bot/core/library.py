@@ -1,5 +1,11 @@
 """The answer library as the policy sees it: intents with their mode and role, approved answers,
-the bot's own texts, roles and areas. Built by the storage layer; immutable here."""
+the bot's own texts, roles and areas, and the emergency rules. Built by the storage layer;
+immutable here.
+
+`emergency` has no default on purpose: the rules come from `responses/emergency.yml`, which the
+core never reads, and a library built without them would miss every emergency its classifier
+misses. Whoever builds a Library (the service's `Knowledge`, the dry run, a test) must hand them
+in, and mypy says so where one forgets."""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.core.emergency import EmergencyRules
 from bot.core.types import IntentSpec, Language, Mode, Role
 
 
@@ -28,6 +35,7 @@ class Library:
     answers: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (intent, lang) approved
     texts: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (utter_key, lang)
     areas: tuple[Area, ...] = ()
+    emergency: EmergencyRules = field(kw_only=True)
 
     def spec(self, intent: str | None) -> IntentSpec | None:
         return self.intents.get(intent) if intent else None

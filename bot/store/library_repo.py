@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from bot.core.emergency import EmergencyRules
 from bot.core.language import detect_language
 from bot.core.library import Area as AreaValue
 from bot.core.library import Library
@@ -98,10 +99,10 @@ def approved_answers(session: Session) -> list[m.Answer]:
     return list(session.scalars(stmt))
 
 
-def load_library(session: Session, default_role: str | None = None,
+def load_library(session: Session, emergency: EmergencyRules, default_role: str | None = None,
                  fallback_texts: dict[tuple[str, str], str] | None = None) -> Library:
-    """The policy's immutable view of the library (approved answers only); `fallback_texts` fill
-    in system texts the imported library lacks."""
+    """The policy's immutable view of the library (approved answers only), with the emergency
+    rules the caller read; `fallback_texts` fill in system texts the imported library lacks."""
     roles = {
         r.slug: RoleValue(r.slug, {"en": r.name_en, "nl": r.name_nl}, r.area_bound, r.response_hours)
         for r in session.scalars(select(m.Role))
@@ -123,7 +124,7 @@ def load_library(session: Session, default_role: str | None = None,
     )
     role = default_role or get_state(session, "library.default_role") or "public_order_officer"
     return Library(intents=intents, roles=roles, default_role=role, answers=answers, texts=texts,
-                   areas=areas)
+                   areas=areas, emergency=emergency)
 
 
 def training_data(session: Session) -> tuple[list[str], list[str]]:

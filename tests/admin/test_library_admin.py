@@ -32,7 +32,7 @@ def test_a_draft_reaches_citizens_only_once_approved(services) -> None:  # type:
         ) and approved.approved_at
         assert library_version(s) == version_before + 1
     with services.sessions() as s:
-        assert load_library(s).answers[("fire_alarm_beeping", "en")].startswith("Replace the 9V")
+        assert load_library(s, services.triage.emergency).answers[("fire_alarm_beeping", "en")].startswith("Replace the 9V")
         assert [v.version for v in lib.versions(s, KEY, "en")] == [2, 1]
         actions = list(s.scalars(select(m.AuditLog.action).order_by(m.AuditLog.id)))
         assert actions[-2:] == ["answer.draft", "answer.approve"]
@@ -134,7 +134,7 @@ def test_a_professionals_reply_becomes_a_library_answer_and_an_example(services)
         answer = lib.approve_suggestion(s, "ada", suggestion.id, "drone_rules", "en")
         assert (answer.key, answer.status) == ("utter_drone_rules", "approved")
     with services.sessions() as s:
-        assert load_library(s).answers[("drone_rules", "en")].startswith("Not over a stadium")
+        assert load_library(s, services.triage.emergency).answers[("drone_rules", "en")].startswith("Not over a stadium")
         assert [e.text for e in lib.examples(s, "drone_rules")] == [text]
         assert lib.suggestions(s) == []
 

@@ -4,6 +4,7 @@ from bot.core.library import Library
 from bot.core.policy import decide
 from bot.core.replies import Contacts, phrase_hours, render
 from bot.core.types import Action, IntentScore, IntentSpec, Language, Mode, Parse, Role, Thresholds
+from tests.helpers.emergency import SHIPPED_RULES
 
 LIB = Library(
     intents={
@@ -30,6 +31,7 @@ LIB = Library(
            ("utter_ask_area", "en"): "What is your postcode?",
            ("utter_feedback_prompt", "en"): "Did this help?",
            ("utter_greet", "en"): "Hello!"},
+    emergency=SHIPPED_RULES,
 )
 T = Thresholds(0.5, 0.1)
 

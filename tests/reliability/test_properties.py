@@ -73,7 +73,7 @@ def test_the_intake_stores_and_decides_any_text_exactly_once(sqlite_services, te
     if result.decision is not None:
         assert result.decision.action in set(Action)
     else:  # not classifiable: empty, symbols only, or too long (and no emergency in it)
-        assert textcheck.check(text, svc.settings.max_message_chars) is not None
+        assert textcheck.check(text, svc.triage.emergency, svc.settings.max_message_chars) is not None
         assert result.replies[0].kind == "notice"
     with svc.sessions() as session:
         stored = session.get(m.Message, result.message_id)
