@@ -1,5 +1,6 @@
-"""Emergencies happening now vs. questions about the same subject, in English and Dutch; and the
-rules as data: what `EmergencyRules.from_data` accepts and how it refuses the rest."""
+"""Emergencies happening now vs. questions, stories and worries about the same subjects, in English,
+Dutch and a mix, written the way citizens type (tests/core/emergency_cases.yml); and the rules as
+data: what `EmergencyRules.from_data` accepts and how it refuses the rest."""
 
 from __future__ import annotations
 
@@ -9,67 +10,28 @@ import pytest
 
 from bot.core import text as textcheck
 from bot.core.emergency import EmergencyRules, EmergencyRulesError, detect_emergency, is_hypothetical
+from bot.service.emergency_eval import CASES_FILE, EmergencyCase, read_cases
 from tests.helpers.emergency import SHIPPED_RULES as RULES
 
-EMERGENCIES = [
-    "HELP there is a fire in my kitchen",
-    "my neighbours house is on fire!!",
-    "smoke is coming out of the flat downstairs",
-    "I smell gas in the stairwell",
-    "strong gas smell in my street right now",
-    "co alarm going off and my kids are dizzy and have a headache",
-    "my dad collapsed and is not breathing",
-    "someone is unconscious on the pavement",
-    "someone is breaking into my house right now",
-    "there's a man with a knife outside the station",
-    "I am being followed and threatened",
-    "serious accident on the ring road, people are trapped",
-    "a child is drowning in the canal",
-    "brand!! bij de buren",
-    "help er is brand in mijn keuken",
-    "ik ruik gas in het trappenhuis",
-    "gaslucht in de hele straat",
-    "mijn vader is bewusteloos en ademt niet",
-    "er wordt nu ingebroken bij mijn buren",
-    "er staat een man met een mes voor de deur en hij bedreigt ons",
-    "ik word achtervolgd en bedreigd",
-    "ernstig ongeluk op de kruising, er zijn gewonden",
-    "de schuur staat in de fik",
-    "koolmonoxide melder gaat af en we zijn allemaal duizelig",
-]
-
-NOT_EMERGENCIES = [
-    "my smoke alarm keeps beeping every minute",
-    "where should I put smoke detectors in my house",
-    "what should I do if there is a fire in my house",
-    "how do I make a fire escape plan",
-    "how can I prevent burglary while on holiday",
-    "we were burgled last week, how do I report it",
-    "when should I call 112",
-    "can I get a carbon monoxide detector for my boiler",
-    "are fireworks allowed on new years eve",
-    "mijn rookmelder piept steeds",
-    "waar moet ik rookmelders ophangen",
-    "wat moet ik doen als er brand is",
-    "hoe maak ik een vluchtplan",
-    "hoe kan ik inbraak voorkomen",
-    "vorige week is er bij ons ingebroken, hoe doe ik aangifte",
-    "wanneer moet ik 112 bellen",
-    "tips voor een koolmonoxidemelder",
-    "mag ik vuurwerk afsteken met oud en nieuw",
-]
+CASES = read_cases(CASES_FILE)
 
 
-@pytest.mark.parametrize("text", EMERGENCIES)
-def test_emergency_happening_now_is_recognised(text: str) -> None:
-    signal = detect_emergency(text, RULES)
-    assert signal.is_emergency, signal.reason
+def _param(case: EmergencyCase) -> Any:
+    marks = [pytest.mark.xfail(reason=case.xfail, strict=True)] if case.xfail else []
+    return pytest.param(case, id=f"{'E' if case.emergency else 'N'}-{case.text[:50]}", marks=marks)
 
 
-@pytest.mark.parametrize("text", NOT_EMERGENCIES)
-def test_question_about_a_subject_is_not_an_emergency(text: str) -> None:
-    signal = detect_emergency(text, RULES)
-    assert not signal.is_emergency, signal.reason
+def test_the_table_is_broad_enough() -> None:
+    emergencies = [c for c in CASES if c.emergency]
+    near_misses = [c for c in CASES if not c.emergency]
+    assert len(CASES) >= 150 and len(emergencies) >= 60 and len(near_misses) >= 60
+    assert {c.language for c in CASES} >= {"en", "nl", "mixed"}
+
+
+@pytest.mark.parametrize("case", [_param(c) for c in CASES])
+def test_each_message_as_a_person_on_the_team_would_read_it(case: EmergencyCase) -> None:
+    signal = detect_emergency(case.text, RULES)
+    assert signal.is_emergency == case.emergency, f"{case.note}: {signal.reason}"
 
 
 def test_now_overrides_a_hypothetical_framing() -> None:
