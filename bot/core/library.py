@@ -45,8 +45,10 @@ class Library:
         return spec.mode if spec else None
 
     def role(self, slug: str | None) -> Role:
-        return self.roles.get(slug or "") or self.roles.get(self.default_role) or Role(
-            slug=self.default_role, names={}
+        return (
+            self.roles.get(slug or "")
+            or self.roles.get(self.default_role)
+            or Role(slug=self.default_role, names={})
         )
 
     def answer(self, intent: str, language: Language) -> str | None:

@@ -103,7 +103,6 @@ class _SafeLineLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-
 def _construct_map(loader: _SafeLineLoader, node: yaml.MappingNode):  # type: ignore[no-untyped-def]
     data = _LineDict()
     data.line = node.start_mark.line + 1
@@ -398,9 +397,7 @@ def write_library(lib: LibraryFiles, nlu_dir: Path, domain_dir: Path) -> list[Pa
             blocks.append(block)
         written.append(_write(_inside(nlu_dir, rel), {"version": "3.1", "nlu": blocks}))
 
-    intents: list[Any] = [
-        {i.name: i.extra} if i.extra else i.name for i in lib.intents.values()
-    ]
+    intents: list[Any] = [{i.name: i.extra} if i.extra else i.name for i in lib.intents.values()]
     domain: dict[str, Any] = {"version": "3.1", "intents": intents}
     domain.update(lib.domain_extra)
     written.append(_write(domain_dir / "domain.yml", domain))

@@ -126,9 +126,10 @@ class Decider:
             citizens.set_conversation(citizen, core.CLOSED)  # an unanswered prompt lapses
 
         cleaned = textcheck.classifiable(message.text, self.settings.max_message_chars)
-        parse = assisted.parse if assisted else (
-            given or self._parse(session, message, cleaned, language, library.emergency)
-        )
+        if assisted is not None:
+            parse = assisted.parse
+        else:
+            parse = given or self._parse(session, message, cleaned, language, library.emergency)
         decision = decide(
             cleaned,
             language,

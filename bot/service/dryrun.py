@@ -26,12 +26,17 @@ BATCH = 512
 
 
 def library_from_files(lib: LibraryFiles, emergency: EmergencyRules) -> Library:
-    roles = {r.slug: Role(r.slug, {"en": r.name_en, "nl": r.name_nl}, r.area_bound, r.response_hours)
-             for r in lib.roles.values()}
+    roles = {
+        r.slug: Role(r.slug, {"en": r.name_en, "nl": r.name_nl}, r.area_bound, r.response_hours)
+        for r in lib.roles.values()
+    }
     intents = {i.name: IntentSpec(i.name, i.mode, i.role) for i in lib.intents.values()}
     texts = {(k, lang): t for k, by_lang in lib.responses.items() for lang, t in by_lang.items()}
-    answers = {(k.removeprefix("utter_"), lang): t for (k, lang), t in texts.items()
-               if k.removeprefix("utter_") in intents}
+    answers = {
+        (k.removeprefix("utter_"), lang): t
+        for (k, lang), t in texts.items()
+        if k.removeprefix("utter_") in intents
+    }
     return Library(intents, roles, lib.default_role, answers, texts, emergency=emergency)
 
 
@@ -73,8 +78,9 @@ def classify_stream(services: Services, lines: Iterable[str], sink: IO[str]) -> 
             raw, language = entry
             parse = next(parses)
             text = next(clean_iter)
-            sink.write(json.dumps(_decide(services, library, raw, text, language, parse),
-                                  ensure_ascii=False) + "\n")
+            sink.write(
+                json.dumps(_decide(services, library, raw, text, language, parse), ensure_ascii=False) + "\n"
+            )
         batch.clear()
 
     for line in lines:
@@ -99,8 +105,9 @@ def classify_stream(services: Services, lines: Iterable[str], sink: IO[str]) -> 
     return failures
 
 
-def _decide(services: Services, library: Library, raw: str, text: str, language: Language | None,
-            parse: Parse) -> dict[str, object]:
+def _decide(
+    services: Services, library: Library, raw: str, text: str, language: Language | None, parse: Parse
+) -> dict[str, object]:
     lang = language or detect_language(text)
     top = parse.top
     problem = textcheck.check(raw, library.emergency, services.settings.max_message_chars)
@@ -108,8 +115,14 @@ def _decide(services: Services, library: Library, raw: str, text: str, language:
         # Unusable text gets a short notice and no queue item, as in the service: smalltalk.
         key = textcheck.PROBLEM_TEXT_KEYS[problem]
         notice = library.text(key, lang, max_chars=services.settings.max_message_chars)
-        return {"action": Action.SMALLTALK.value, "intent": None, "confidence": 0.0, "role": None,
-                "language": lang.value, "reply": notice}
+        return {
+            "action": Action.SMALLTALK.value,
+            "intent": None,
+            "confidence": 0.0,
+            "role": None,
+            "language": lang.value,
+            "reply": notice,
+        }
     decision = decide(text, lang, parse, library, services.triage.thresholds)
     hours = services.triage.response_hours(library, decision.role)
     replies = render(decision, library, services.settings.contacts, phrase_hours(hours, lang))

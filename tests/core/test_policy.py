@@ -17,20 +17,27 @@ LIB = Library(
     },
     roles={
         "public_order_officer": Role("public_order_officer", {"en": "an officer", "nl": "een agent"}),
-        "community_police_officer": Role("community_police_officer",
-                                         {"en": "a community officer", "nl": "een wijkagent"},
-                                         area_bound=True, response_hours=24),
+        "community_police_officer": Role(
+            "community_police_officer",
+            {"en": "a community officer", "nl": "een wijkagent"},
+            area_bound=True,
+            response_hours=24,
+        ),
     },
     default_role="public_order_officer",
-    answers={("fire_alarm_beeping", "en"): "Replace the battery. Call {emergency_number} if smoke.",
-             ("fire_alarm_beeping", "nl"): "Vervang de batterij."},
-    texts={("utter_emergency", "en"): "Call {emergency_number} now.",
-           ("utter_emergency", "nl"): "Bel nu {emergency_number}.",
-           ("utter_routed", "en"): "Passed to {role_name}, answer within {response_time}.",
-           ("utter_routed", "nl"): "Doorgestuurd naar {role_name}, antwoord binnen {response_time}.",
-           ("utter_ask_area", "en"): "What is your postcode?",
-           ("utter_feedback_prompt", "en"): "Did this help?",
-           ("utter_greet", "en"): "Hello!"},
+    answers={
+        ("fire_alarm_beeping", "en"): "Replace the battery. Call {emergency_number} if smoke.",
+        ("fire_alarm_beeping", "nl"): "Vervang de batterij.",
+    },
+    texts={
+        ("utter_emergency", "en"): "Call {emergency_number} now.",
+        ("utter_emergency", "nl"): "Bel nu {emergency_number}.",
+        ("utter_routed", "en"): "Passed to {role_name}, answer within {response_time}.",
+        ("utter_routed", "nl"): "Doorgestuurd naar {role_name}, antwoord binnen {response_time}.",
+        ("utter_ask_area", "en"): "What is your postcode?",
+        ("utter_feedback_prompt", "en"): "Did this help?",
+        ("utter_greet", "en"): "Hello!",
+    },
     emergency=SHIPPED_RULES,
 )
 T = Thresholds(0.5, 0.1)
@@ -76,8 +83,13 @@ def test_route_intent_goes_to_its_role_and_asks_for_the_area_once() -> None:
 
 
 def test_emergency_by_rules_beats_a_confident_answer() -> None:
-    d = decide("my smoke alarm is going off and the hallway is full of smoke", Language.EN,
-               parse(("fire_alarm_beeping", 0.95)), LIB, T)
+    d = decide(
+        "my smoke alarm is going off and the hallway is full of smoke",
+        Language.EN,
+        parse(("fire_alarm_beeping", 0.95)),
+        LIB,
+        T,
+    )
     assert d.action is Action.EMERGENCY and d.emergency
     assert render(d, LIB, Contacts(emergency_number="112"), "")[0].text == "Call 112 now."
 

@@ -18,9 +18,29 @@ from bot.store import models as m
 
 # Every code point Python can hold, surrogates included (they arrive as JSON \ud800 escapes).
 ANY_CHAR = st.characters(min_codepoint=0, max_codepoint=0x10FFFF)
-WORDS = st.sampled_from(["fire", "brand", "help", "112", "stabbed", "noise", "overlast", "what if",
-                         "ja", "nee", "yes", "no", "1012 AB", "\u202e", "\x00", "🔥", "\u0301",
-                         "\ud800", "\udfff"])
+WORDS = st.sampled_from(
+    [
+        "fire",
+        "brand",
+        "help",
+        "112",
+        "stabbed",
+        "noise",
+        "overlast",
+        "what if",
+        "ja",
+        "nee",
+        "yes",
+        "no",
+        "1012 AB",
+        "\u202e",
+        "\x00",
+        "🔥",
+        "\u0301",
+        "\ud800",
+        "\udfff",
+    ]
+)
 TEXTS = st.one_of(
     st.text(ANY_CHAR, max_size=200),
     st.text(ANY_CHAR, min_size=4000, max_size=10_000),
@@ -44,14 +64,19 @@ def policy_parts(tmp_path_factory, trained_engine):  # type: ignore[no-untyped-d
 
 @FAST
 @given(text=TEXTS, language=st.sampled_from(list(Language)), area_known=st.booleans())
-def test_the_policy_gives_one_of_four_actions_for_any_text(policy_parts, text, language,  # type: ignore[no-untyped-def]
-                                                         area_known):
+def test_the_policy_gives_one_of_four_actions_for_any_text(
+    policy_parts,
+    text,
+    language,  # type: ignore[no-untyped-def]
+    area_known,
+):
     engine, library, thresholds = policy_parts
     cleaned = textcheck.classifiable(text)
     detected = detect_language(text)
     assert detected in set(Language)
-    decision = decide(cleaned, language, engine.parse(cleaned, language), library, thresholds,
-                      area_known=area_known)
+    decision = decide(
+        cleaned, language, engine.parse(cleaned, language), library, thresholds, area_known=area_known
+    )
     assert decision.action in set(Action)
     assert decision.reasons
     if decision.action in (Action.EMERGENCY, Action.ROUTE):
@@ -78,6 +103,9 @@ def test_the_intake_stores_and_decides_any_text_exactly_once(sqlite_services, te
     with svc.sessions() as session:
         stored = session.get(m.Message, result.message_id)
         assert stored is not None and stored.text == text and stored.processed
-        decisions = session.scalar(select(func.count()).select_from(m.DecisionRecord)
-                                   .where(m.DecisionRecord.message_id == result.message_id))
+        decisions = session.scalar(
+            select(func.count())
+            .select_from(m.DecisionRecord)
+            .where(m.DecisionRecord.message_id == result.message_id)
+        )
         assert decisions == 1
