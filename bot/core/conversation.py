@@ -47,12 +47,12 @@ hand-off, `after_handoff` does the same for the question it opened.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from bot.core.emergency import detect_emergency
-from bot.core.library import Area
+from bot.core.library import Area, Library
 from bot.core.readers import (
     Command,
     CommandName,
@@ -239,11 +239,12 @@ class Step:
 # -- transitions ----------------------------------------------------------------------------------
 
 
-def step(state: Conversation, event: Text | Press, areas: Sequence[Area] = ()) -> Step:
-    """The next state and the effects of `event` in `state`. Pure."""
+def step(state: Conversation, event: Text | Press, library: Library) -> Step:
+    """The next state and the effects of `event` in `state`; `library` gives the areas a
+    postcode may name and the emergency rules. Pure."""
     if isinstance(event, Press):
         return _press(state, event)
-    return _text(state, event, areas)
+    return _text(state, event, library)
 
 
 def is_live(state: Conversation, press: Press) -> bool:
@@ -263,7 +264,7 @@ def _press(state: Conversation, press: Press) -> Step:
     return _answer(state, answer)
 
 
-def _text(state: Conversation, event: Text, areas: Sequence[Area]) -> Step:
+def _text(state: Conversation, event: Text, library: Library) -> Step:
     command = read_command(event.text)
     if command is None and not state.open:
         if is_bare_closing(event.text):
@@ -271,14 +272,14 @@ def _text(state: Conversation, event: Text, areas: Sequence[Area]) -> Step:
         if is_bare_yes_no(event.text):
             return Step(CLOSED, (Say("utter_nothing_asked"),), note="yes or no, nothing asked")
         return Step(CLOSED, (Classify(),))
-    if detect_emergency(event.text).is_emergency:  # never read an emergency as an answer
+    if detect_emergency(event.text, library.emergency).is_emergency:  # never read one as an answer
         return Step(CLOSED, (Classify(),), note="emergency while prompting")
     if command is not None:
-        return _command(state, command, event.message_id, areas)
-    return _answer_text(state, event.text, areas)
+        return _command(state, command, event.message_id, library.areas)
+    return _answer_text(state, event.text, library.areas)
 
 
-def _answer_text(state: Conversation, text: str, areas: Sequence[Area]) -> Step:
+def _answer_text(state: Conversation, text: str, areas: tuple[Area, ...]) -> Step:
     if state.prompt is Prompt.AREA:
         found = read_area(text, areas)
         if found is not None:
@@ -349,7 +350,7 @@ def _close(prompt: Prompt) -> Step:
     return Step(CLOSED, (Say(key),), note=f"{prompt.value} prompt closed")
 
 
-def _command(state: Conversation, command: Command, message_id: int, areas: Sequence[Area]) -> Step:
+def _command(state: Conversation, command: Command, message_id: int, areas: tuple[Area, ...]) -> Step:
     note = f"command /{command.name.value}"
     if command.name is CommandName.START:
         return Step(state, (Say("utter_welcome"),), note=note)

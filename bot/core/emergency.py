@@ -2,120 +2,173 @@
 
 The classifier learns the `emergency` intent from examples; these rules are the safety net for the
 phrasings it has never seen. A missed emergency costs far more than a false alarm, so the rules
-look for danger signals and only stand down when the message is clearly hypothetical or about the
-past ("what should I do if...", "how do I prevent...", "last week") with nothing saying "now".
+look for danger signals anywhere in a message, however long, and only stand one down when it is
+framed as hypothetical, past or informational ("what should I do if...", "how do I prevent...",
+"last week", a film) close to it (`FRAME_REACH`, in the same sentence) and nothing in that
+sentence says "now". Every danger phrase counts: one that no framing reaches is an emergency.
+
+The signals are data (`responses/emergency.yml`), read at the edge and handed in as an
+`EmergencyRules` value built by `EmergencyRules.from_data`: three groups of phrase families,
+
+    danger    what is seen, heard or smelt when life or health is at risk now; a family may
+              require `with:` another signal anywhere in the message (a CO alarm with symptoms)
+    now       "right now", "nu", "net", "still", "help!": it is happening, whatever the framing
+    not_now   hypothetical, preventive, past, fiction, news: stands a danger down
+
+each family a mapping of `en` and `nl` lists of regular expressions (case-insensitive), and an
+optional `spelling` group: how a word is also written ("mijn: [mn, m'n]", "fire: [fier]"), read as
+that word before matching, so the patterns need not spell out every typo and chat abbreviation.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+GROUPS = ("danger", "now", "not_now")
+SPELLING = "spelling"
+LANGUAGES = ("en", "nl")
+_FAMILY_KEYS = {*LANGUAGES, "with"}
+
+# A sentence ends at . ! ? or a line break; run-on messages are one sentence.
+_SENTENCE_END = re.compile(r"(?:[.!?]+|\n)(?=\s|$)")
+# How far (characters, either side) a framing such as "last year" reaches from a danger phrase: a
+# run-on message about the parking "always" being bad, with "the van is on fire" 80 words on,
+# is an emergency.
+FRAME_REACH = 100
+_WORD_END = re.compile(r"\W")
+_EMPTY_PROBES = ("", "zq", "zq zq.")  # a pattern that matches nothing in these can match anything
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u00b4": "'", "`": "'"})
+_BLANKS = re.compile(r"[^\S\n]+")  # runs of spaces and tabs, not line breaks
+_STRETCHED = re.compile(r"([^\W\d])\1{2,}")  # "fiiiire", "helppp": a letter three times or more
 
 
-def _rx(*patterns: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+class EmergencyRulesError(ValueError):
+    """Rules that cannot be used: `entry` names where, e.g. ("danger", "fire", "en", 2)."""
+
+    def __init__(self, entry: tuple[str | int, ...], message: str) -> None:
+        self.entry = entry
+        self.problem = message
+        super().__init__(f"{self.where}: {message}" if entry else message)
+
+    @property
+    def where(self) -> str:
+        out = ""
+        for part in self.entry:
+            out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+        return out
 
 
-# Signals that on their own describe danger to life or property.
-_DANGER = _rx(
-    # fire and smoke
-    r"\b(is|are|'s|staat|staan)\s+(on\s+fire|in\s+(de\s+)?(brand|fik|fikkie))",
-    r"\bthere'?s?\s+(is\s+)?(a\s+)?fire\b",
-    r"\b(fire|flames?)\s+(in|at|on)\s+(my|the|our|a)\b",
-    r"\bbrand\s+(in|bij|op)\s+(mijn|de|het|ons|onze|een)\b",
-    r"\b(smoke|rook)\s+(is\s+)?(coming|everywhere|komt|overal|uit)\b",
-    r"\b(full\s+of|vol)\s+(smoke|rook)\b",
-    r"\bi\s+(can\s+)?(see|smell)\s+(smoke|flames|fire)\b",
-    r"\bik\s+(zie|ruik)\s+(rook|vlammen|vuur|brand)\b",
-    r"\bvlammen\b",
-    r"\bflames\b",
-    r"^\s*(fire|brand)\s*!",
-    r"\b(help|hulp)\b.{0,20}\b(fire|brand)\b",
-    r"\b(fire|brand)\b.{0,20}\b(help|hulp)\b",
-    # gas and carbon monoxide
-    r"\b(smell|smells|smelling)\s+(of\s+)?gas\b",
-    r"\bgas\s*(smell|leak|lucht|lek)\b",
-    r"\bgaslucht\b|\bgaslek\b",
-    r"\bruik\s+(\w+\s+)?gas\b|\bruikt\s+naar\s+gas\b",
-    r"\b(co|carbon\s+monoxide|koolmonoxide)[\w\s,'-]{0,60}(dizzy|headache|nause|sick|vomit|faint|"
-    r"duizelig|hoofdpijn|misselijk|ziek|flauw|overgeven)",
-    r"\b(dizzy|headache|nause|sick|faint|duizelig|hoofdpijn|misselijk|flauw)[\w\s,-]{0,40}"
-    r"(co|carbon\s+monoxide|koolmonoxide)\b",
-    # medical
-    r"\bnot\s+breathing\b|\bisn'?t\s+breathing\b|\bstopped\s+breathing\b|\bcan'?t\s+breathe\b",
-    r"\bademt\s+niet\b|\bgeen\s+adem\b|\bkrijgt\s+geen\s+lucht\b|\bstikt\b",
-    r"\bunconscious\b|\bunresponsive\b|\bpassed\s+out\b|\bcollapsed\b|\bnot\s+waking\s+up\b",
-    r"\bbewusteloos\b|\bbuiten\s+bewustzijn\b|\bin\s+elkaar\s+gezakt\b|\bniet\s+(meer\s+)?wakker\b|"
-    r"\bonwel\b|\breageert\s+niet\b",
-    r"\bheart\s+attack\b|\bhartaanval\b|\bhartstilstand\b|\breanim",
-    r"\bbleeding\s+(badly|a\s+lot|heavily)\b|\bbloedt\s+(heel\s+)?(erg|hevig|veel)\b",
-    r"\bdrowning\b|\bverdrinkt\b|\bverdrinken\b|\bin\s+het\s+water\s+gevallen\b",
-    r"\boverdose\b|\boverdosis\b",
-    # violence and threat
-    r"\b(breaking|broken)\s+in(to)?\b.{0,40}\b(now|right\s+now|still|currently|as\s+we\s+speak)\b",
-    r"\b(someone|somebody|people|men|a\s+man|guys?)\s+(is|are)\s+(breaking|trying\s+to\s+break)\s+in",
-    r"\bbreaking\s+into\s+(my|our|the)\b",
-    r"\bwordt\s+(nu\s+)?ingebroken\b|\bbreekt\s+in\b|\bbreken\s+in\b|\bprobeert?\s+in\s+te\s+breken\b",
-    r"\b(is|zijn)\s+(nog\s+)?(binnen|in\s+(mijn|ons|het)\s+huis)\b",
-    r"\bintruder\b|\binbreker\s+(in|binnen)\b",
-    r"\b(knife|gun|pistol|weapon|machete)\b",
-    r"\b(mes|pistool|vuurwapen|wapen)\b.{0,30}\b(bedreigt|dreigt|zwaait|steekt|richt|heeft)\b",
-    r"\b(bedreigt|dreigt|zwaait|steekt|richt)\b.{0,30}\b(mes|pistool|vuurwapen|wapen)\b",
-    r"\b(stabbed|shot|shooting|gunshots?)\b",
-    r"\b(gestoken|neergestoken|beschoten|schiet|schieten|schoten)\b",
-    r"\b(being|getting)\s+(attacked|beaten|assaulted|followed|robbed)\b",
-    r"\b(attacking|beating|hitting|threatening|kicking)\s+(me|him|her|us|someone|a\s+\w+)\b",
-    r"\b(word|wordt|worden)\s+(aangevallen|geslagen|bedreigd|beroofd|achtervolgd|mishandeld)\b",
-    r"\b(slaat|schopt|bedreigt|mishandelt)\s+(me|mij|hem|haar|ons|iemand)\b",
-    r"\b(fight|fighting|vechtpartij|vechten|knokpartij)\b.{0,40}\b(now|right\s+now|outside|"
-    r"nu|buiten|voor\s+de\s+deur)\b",
-    r"\b(kidnap|ontvoer)",
-    r"\bwants?\s+to\s+(kill|hurt)\b|\bwil\s+(me|mij|zichzelf)\s+(vermoorden|doden|iets\s+aandoen)\b",
-    r"\b(kill|hurt)\s+(myself|himself|herself)\b|\bzelfmoord\b|\bsuicide\b",
-    # accidents
-    r"\b(serious|bad|terrible|car|traffic)\s+(accident|crash)\b.{0,60}\b(injur|hurt|bleed|trapped|"
-    r"stuck|not\s+moving|now|just)\b",
-    r"\b(injur|hurt|bleed|trapped|not\s+moving)\w*\b.{0,60}\b(accident|crash)\b",
-    r"\b(ernstig|zwaar)\s+(ongeluk|ongeval)\b|\b(ongeluk|ongeval|aanrijding)\b.{0,60}\b(gewond|bloedt|"
-    r"bekneld|vast|beweegt\s+niet|net|nu)\b",
-    r"\b(hit\s+by\s+a\s+car|aangereden)\b",
-)
+@dataclass(frozen=True, slots=True)
+class Family:
+    """One phrase family: its patterns in both languages as one expression."""
 
-# "Now" signals override a hypothetical reading: "what do I do, the kitchen is on fire right now".
-_NOW = _rx(
-    r"\bright\s+now\b|\bat\s+the\s+moment\b|\bas\s+we\s+speak\b|\bcurrently\b|\bhappening\b",
-    r"\bnow\b(?!\s+(that|and\s+then))",
-    r"\b(op\s+dit\s+moment|nu|nou|meteen|snel|gebeurt)\b",
-    r"\b(help|hulp|sos)\b\s*[!]*",
-    r"!!",
-    r"\b(please\s+hurry|come\s+quick|kom\s+snel|schiet\s+op)\b",
-)
+    group: str
+    name: str
+    pattern: re.Pattern[str]
+    together_with: re.Pattern[str] | None = None  # must also occur somewhere in the message
 
-# Hypothetical, preventive, past or third-person-informational framings.
-_NOT_NOW = _rx(
-    r"\bwhat\s+(should|do|must|can)\s+(i|we|you|one)\s+do\s+(if|when|in\s+case)\b",
-    r"\bwhat\s+to\s+do\s+(if|when|in\s+case)\b",
-    r"\bhow\s+(do|can|should|to)\s+(i|we|you)?\s*(prevent|avoid|protect|recognise|recognize|know|"
-    r"tell|make|plan|prepare|escape|get\s+out)\b",
-    r"\bin\s+case\s+of\b|\bif\s+there\s+(is|was|were|'s)\b|\bif\s+(a|my|the)\s+\w+\s+(catches|"
-    r"is|was)\b|\bsuppose\b|\bwhat\s+if\b",
-    r"\b(tips?|advice|advise|plan|checklist|prevention|prevent)\b",
-    r"\bwat\s+(moet|kan|doe)\s+(ik|je|we|jij)\s+(doen\s+)?(als|bij|wanneer|in\s+geval)\b",
-    r"\bwat\s+te\s+doen\s+(als|bij)\b|\bin\s+geval\s+van\b|\bstel\s+dat\b|\bals\s+er\s+(ooit\s+)?"
-    r"(brand|een)\b",
-    r"\bhoe\s+(kan|moet|voorkom|herken|bescherm|maak)\w*\b|\bvoorkomen\b|\b(tips?|advies|vluchtplan|"
-    r"preventie)\b",
-    r"\b(last|yesterday|ago|earlier\s+this|previous)\b|\b(gisteren|vorige|afgelopen|geleden|"
-    r"vannacht\s+is)\b",
-    r"\b(was|were|got)\s+(burgled|robbed|broken\s+into|stolen)\b|\b(is|werd|zijn)\s+ingebroken\b",
-    r"\bwhen\s+(should|do|can)\s+(i|you|we)\s+call\b|\bwanneer\s+(moet|mag|kan|bel)\b",
-    r"\b(fireworks?|vuurwerk)\b.{0,30}\b(allowed|rules|mag|regels|toegestaan|verboden)\b",
-    r"\b(detector|melder|alarm)\b.{0,40}\b(battery|batterij|test|install|ophangen|plaatsen|"
-    r"beeping|chirp|piept|piepen|kopen|buy)\b",
-    r"\bfire\s+(drill|safety|inspection|escape|extinguisher)\b|\bbrand(veiligheid|oefening|blusser|"
-    r"preventie)\b",
-    r"\b(movie|film|game|book|boek|series|serie|nieuws|news)\b",
-)
+
+@dataclass(frozen=True, slots=True)
+class EmergencyRules:
+    danger: tuple[Family, ...]
+    now: tuple[Family, ...]
+    not_now: tuple[Family, ...]
+    spelling: Mapping[str, str] = field(default_factory=dict)  # variant (lower case) -> the word
+    _variants: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, object]) -> EmergencyRules:
+        """Compile the plain data of an emergency file (what is under `triage_emergency:`).
+        Raises EmergencyRulesError naming the entry of any problem: nothing is silently left out."""
+        if not isinstance(data, Mapping):
+            raise EmergencyRulesError((), "expected a mapping with danger, now and not_now")
+        unknown = sorted(str(k) for k in data if k not in (*GROUPS, SPELLING))
+        if unknown:
+            expected = ", ".join((*GROUPS, SPELLING))
+            raise EmergencyRulesError((unknown[0],), f"unknown group; expected one of {expected}")
+        groups = {group: tuple(_families(group, data.get(group))) for group in GROUPS}
+        spelling = _spelling(data.get(SPELLING))
+        words = "|".join(map(re.escape, sorted(spelling, key=len, reverse=True)))  # longest first
+        variants = re.compile(rf"\b({words})\b", re.IGNORECASE) if spelling else None
+        return cls(groups["danger"], groups["now"], groups["not_now"], spelling, variants)
+
+    def normal(self, text: str) -> str:
+        """The text as the patterns read it: typographic apostrophes as "'", runs of blanks as
+        one space, stretched letters as one ("HELPPP"), and spelling variants as their word."""
+        text = _STRETCHED.sub(r"\1", _BLANKS.sub(" ", text.translate(_APOSTROPHES)))
+        if self._variants is None:
+            return text
+        return self._variants.sub(lambda m: self.spelling[m.group(0).lower()], text)
+
+    @property
+    def size(self) -> int:
+        return sum(len(g) for g in (self.danger, self.now, self.not_now))
+
+
+def _families(group: str, value: object) -> Iterator[Family]:
+    if not isinstance(value, Mapping) or not value:
+        raise EmergencyRulesError((group,), "must be a mapping of phrase families, and not empty")
+    for name, spec in value.items():
+        where: tuple[str | int, ...] = (group, str(name))
+        if not isinstance(spec, Mapping):
+            raise EmergencyRulesError(where, "a family maps en and nl to lists of patterns")
+        unknown = sorted(str(k) for k in spec if k not in _FAMILY_KEYS)
+        if unknown:
+            keys = ", ".join(sorted(_FAMILY_KEYS))
+            raise EmergencyRulesError((*where, unknown[0]), f"unknown key; expected {keys}")
+        together = spec.get("with")
+        if together is not None and group != "danger":
+            raise EmergencyRulesError((*where, "with"), "only danger families can require another signal")
+        yield Family(
+            group,
+            str(name),
+            _compile(where, spec),
+            _compile((*where, "with"), together) if together is not None else None,
+        )
+
+
+def _spelling(value: object) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise EmergencyRulesError((SPELLING,), "must map a word to the list of ways it is also written")
+    out: dict[str, str] = {}
+    for word, variants in value.items():
+        if not isinstance(variants, list):
+            raise EmergencyRulesError((SPELLING, str(word)), "must be a list of words")
+        for i, variant in enumerate(variants):
+            if not isinstance(variant, str) or not re.fullmatch(r"[\w'-]+", variant):
+                raise EmergencyRulesError(
+                    (SPELLING, str(word), i), f"a variant must be one word, not {variant!r}"
+                )
+            out[variant.lower()] = str(word)
+    return out
+
+
+def _compile(where: tuple[str | int, ...], spec: object) -> re.Pattern[str]:
+    if not isinstance(spec, Mapping):
+        raise EmergencyRulesError(where, "expected a mapping of en and nl to lists of patterns")
+    parts: list[str] = []
+    for language in LANGUAGES:
+        patterns = spec.get(language) or []
+        if not isinstance(patterns, list):
+            raise EmergencyRulesError((*where, language), "must be a list of patterns")
+        for i, pattern in enumerate(patterns):
+            at = (*where, language, i)
+            if not isinstance(pattern, str) or not pattern.strip():
+                raise EmergencyRulesError(at, f"a pattern must be a non-empty text, not {pattern!r}")
+            try:
+                compiled = re.compile(pattern, re.IGNORECASE)
+            except re.error as exc:
+                raise EmergencyRulesError(at, f"not a valid regular expression ({exc}): {pattern}") from exc
+            if any(m is not None and not m.group(0) for m in map(compiled.search, _EMPTY_PROBES)):
+                raise EmergencyRulesError(at, f"can match an empty text, so it matches anything: {pattern}")
+            parts.append(f"(?:{pattern})")
+    if not parts:
+        raise EmergencyRulesError(where, "has no patterns in en or nl")
+    return re.compile("|".join(parts), re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,17 +178,49 @@ class EmergencySignal:
     reason: str
 
 
-def detect_emergency(text: str) -> EmergencySignal:
-    """Decide from the wording alone whether the message describes an emergency happening now."""
-    danger = _DANGER.search(text)
-    if danger is None:
-        return EmergencySignal(False, None, "no danger signal")
-    phrase = danger.group(0).strip()
-    if _NOT_NOW.search(text) and not _NOW.search(text):
-        return EmergencySignal(False, phrase, f"danger signal '{phrase}' in a hypothetical/past framing")
-    return EmergencySignal(True, phrase, f"danger signal '{phrase}'")
+def detect_emergency(text: str, rules: EmergencyRules) -> EmergencySignal:
+    """Decide from the wording alone whether the message describes an emergency happening now:
+    a danger signal in a sentence that is not framed as hypothetical or past, or that says "now"."""
+    text = rules.normal(text)
+    stood_down: EmergencySignal | None = None
+    for sentence in _sentences(text):
+        for family in rules.danger:
+            if family.together_with and not family.together_with.search(text):
+                continue
+            for match in family.pattern.finditer(sentence):
+                phrase = match.group(0).strip()
+                frame = _first(rules.not_now, sentence, *_reach(sentence, match))
+                if frame is None:
+                    return EmergencySignal(True, phrase, f"danger {family.name} '{phrase}'")
+                now = _first(rules.now, sentence)
+                if now is not None:
+                    reason = f"danger {family.name} '{phrase}' ({frame.name}, but {now.name})"
+                    return EmergencySignal(True, phrase, reason)
+                stood_down = stood_down or EmergencySignal(
+                    False, phrase, f"danger {family.name} '{phrase}' stood down: {frame.name}"
+                )
+    return stood_down or EmergencySignal(False, None, "no danger signal")
 
 
-def is_hypothetical(text: str) -> bool:
-    """True for framings like "what should I do if..." with no sign that it is happening now."""
-    return bool(_NOT_NOW.search(text)) and not _NOW.search(text)
+def is_hypothetical(text: str, rules: EmergencyRules) -> bool:
+    """True for framings like "what should I do if..." with no sign anywhere that it is happening
+    now: the classifier's emergency intent is then a question about one, for a person."""
+    text = rules.normal(text)
+    return _first(rules.not_now, text) is not None and _first(rules.now, text) is None
+
+
+def _first(families: tuple[Family, ...], text: str, start: int = 0, end: int | None = None) -> Family | None:
+    """The first family with a match in text[start:end] (words cut at `start` are not matched)."""
+    end = len(text) if end is None else end
+    return next((f for f in families if f.pattern.search(text, start, end)), None)
+
+
+def _reach(sentence: str, match: re.Match[str]) -> tuple[int, int]:
+    """Where a framing must be to stand `match` down: FRAME_REACH either side, whole words."""
+    start = max(0, match.start() - FRAME_REACH)
+    word_end = _WORD_END.search(sentence, min(len(sentence), match.end() + FRAME_REACH))
+    return start, word_end.start() if word_end else len(sentence)
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE_END.split(text) if s.strip()]

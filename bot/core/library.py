@@ -1,5 +1,11 @@
 """The answer library as the policy sees it: intents with their mode and role, approved answers,
-the bot's own texts, roles and areas. Built by the storage layer; immutable here."""
+the bot's own texts, roles and areas, and the emergency rules. Built by the storage layer;
+immutable here.
+
+`emergency` has no default on purpose: the rules come from `responses/emergency.yml`, which the
+core never reads, and a library built without them would miss every emergency its classifier
+misses. Whoever builds a Library (the service's `Knowledge`, the dry run, a test) must hand them
+in, and mypy says so where one forgets."""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from bot.core.emergency import EmergencyRules
 from bot.core.types import IntentSpec, Language, Mode, Role
 
 
@@ -29,6 +36,7 @@ class Library:
     answers: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (intent, lang) approved
     texts: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (utter_key, lang)
     areas: tuple[Area, ...] = ()
+    emergency: EmergencyRules = field(kw_only=True)
 
     @cached_property
     def owners(self) -> Mapping[str, str]:
@@ -45,8 +53,10 @@ class Library:
         return spec.mode if spec else None
 
     def role(self, slug: str | None) -> Role:
-        return self.roles.get(slug or "") or self.roles.get(self.default_role) or Role(
-            slug=self.default_role, names={}
+        return (
+            self.roles.get(slug or "")
+            or self.roles.get(self.default_role)
+            or Role(slug=self.default_role, names={})
         )
 
     def answer(self, intent: str, language: Language) -> str | None:

@@ -1,7 +1,7 @@
 """The triage policy: emergency first, then smalltalk, a library answer, or a route to a human.
 
-Pure: it takes the message, the engine's parse and the library, and returns a Decision with its
-reasons. Storage, channels and engines live elsewhere.
+Pure: it takes the message, the engine's parse and the library (with its emergency rules), and
+returns a Decision with its reasons. Storage, channels and engines live elsewhere.
 """
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ def decide(
         )
 
     # 1. Emergency first: the rules or the classifier, unless clearly hypothetical.
-    signal = detect_emergency(text)
+    signal = detect_emergency(text, library.emergency)
     top_mode = library.mode(intent)
     if signal.is_emergency:
         return make(Action.EMERGENCY, _emergency_role(library), [signal.reason])
-    if top_mode is Mode.EMERGENCY and not is_hypothetical(text):
+    if top_mode is Mode.EMERGENCY and not is_hypothetical(text, library.emergency):
         return make(
             Action.EMERGENCY,
             _emergency_role(library),

@@ -8,6 +8,8 @@ import re
 import unicodedata
 from enum import StrEnum
 
+from bot.core.emergency import EmergencyRules, detect_emergency
+
 MAX_CHARS = 4096
 
 
@@ -41,15 +43,14 @@ def clean(text: str) -> str:
     return _SPACE.sub(" ", "".join(kept)).strip()
 
 
-def check(text: str, max_chars: int = MAX_CHARS) -> TextProblem | None:
+def check(text: str, emergency: EmergencyRules, max_chars: int = MAX_CHARS) -> TextProblem | None:
     """What keeps this text from being classified. An over-long message that describes an
-    emergency is not refused: a missed emergency costs more than reading a long text."""
-    from bot.core.emergency import detect_emergency
-
+    emergency (by the `emergency` rules) is not refused: a missed emergency costs more than
+    reading a long text."""
     cleaned = clean(text)
     if not cleaned:
         return TextProblem.EMPTY
-    if len(text) > max_chars and not detect_emergency(cleaned[: max_chars * 4]).is_emergency:
+    if len(text) > max_chars and not detect_emergency(cleaned[: max_chars * 4], emergency).is_emergency:
         return TextProblem.TOO_LONG
     if not any(ch.isalnum() for ch in cleaned):
         return TextProblem.NO_WORDS

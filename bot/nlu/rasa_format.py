@@ -6,6 +6,9 @@
   on `language` (the unconditioned variant is English).
 - `responses/routing.yml` (no Rasa domain keys, so Rasa ignores it): each intent's mode and role,
   and the roles. An intent it does not mention is routed to the default role.
+- `responses/emergency.yml` (`triage_emergency:`, no Rasa domain keys either): the emergency
+  signals, compiled into `EmergencyRules` by `read_emergency`. They are not part of the library in
+  the database: the service reads the file itself (`bot.service.knowledge`); an import only checks it.
 
 Files are read with a loader that refuses YAML aliases (no "billion laughs") and oversized files;
 every problem is reported with its file and line.
@@ -21,11 +24,14 @@ from typing import Any
 
 import yaml
 
+from bot.core.emergency import EmergencyRules, EmergencyRulesError
 from bot.core.types import Mode
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_EXAMPLE_CHARS = 2000
 DOMAIN_KEYS = {"intents", "responses", "slots", "entities", "forms", "actions", "session_config"}
+EMERGENCY_FILE = "emergency.yml"
+EMERGENCY_KEY = "triage_emergency"
 _LANGS = ("en", "nl")
 
 
@@ -78,6 +84,12 @@ class LibraryFiles:
 
 class _LineDict(dict):  # type: ignore[type-arg]
     line: int = 0
+    key_lines: dict[str, int]  # set by the loader
+
+
+class _LineList(list):  # type: ignore[type-arg]
+    line: int = 0
+    item_lines: tuple[int, ...] = ()
 
 
 class _SafeLineLoader(yaml.SafeLoader):
@@ -92,15 +104,25 @@ class _SafeLineLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-
 def _construct_map(loader: _SafeLineLoader, node: yaml.MappingNode):  # type: ignore[no-untyped-def]
     data = _LineDict()
     data.line = node.start_mark.line + 1
+    keys = (k for k, _ in node.value if isinstance(k, yaml.ScalarNode))
+    data.key_lines = {str(k.value): k.start_mark.line + 1 for k in keys}
     yield data
     data.update(loader.construct_mapping(node))
 
 
+def _construct_seq(loader: _SafeLineLoader, node: yaml.SequenceNode):  # type: ignore[no-untyped-def]
+    data = _LineList()
+    data.line = node.start_mark.line + 1
+    data.item_lines = tuple(item.start_mark.line + 1 for item in node.value)
+    yield data
+    data.extend(loader.construct_sequence(node))
+
+
 _SafeLineLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_SafeLineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 
 
 def load_yaml(path: Path) -> Any:
@@ -209,6 +231,8 @@ def read_domain(directory: Path, lib: LibraryFiles) -> None:
         rel = str(path.relative_to(directory)) if directory.is_dir() else path.name
         if "triage" in data:
             _read_routing(path, data["triage"], lib)
+        if EMERGENCY_KEY in data:  # not stored by an import, but never imported broken
+            _emergency_rules(path, data)
         if not DOMAIN_KEYS & set(data):
             continue
         for item in data.get("intents") or []:
@@ -278,6 +302,43 @@ def _read_routing(path: Path, triage: Any, lib: LibraryFiles) -> None:
         data.role = str(spec["role"]) if spec.get("role") else None
 
 
+def read_emergency(path: Path) -> EmergencyRules:
+    """The emergency rules in `path` (a file, or a domain directory holding emergency.yml).
+    Raises LibraryFileError naming the file, the line and the entry of any problem."""
+    if path.is_dir():
+        path = path / EMERGENCY_FILE
+    if not path.is_file():
+        raise LibraryFileError(path, None, "no such file: the emergency rules are required")
+    data = load_yaml(path)
+    if not isinstance(data, dict) or EMERGENCY_KEY not in data:
+        raise LibraryFileError(path, 1, f"expected a mapping with a '{EMERGENCY_KEY}:' key")
+    return _emergency_rules(path, data)
+
+
+def _emergency_rules(path: Path, data: dict[str, Any]) -> EmergencyRules:
+    rules = data[EMERGENCY_KEY]
+    if not isinstance(rules, dict):
+        raise LibraryFileError(path, _line(data), f"'{EMERGENCY_KEY}' must be a mapping")
+    try:
+        return EmergencyRules.from_data(rules)
+    except EmergencyRulesError as exc:
+        where = f"{EMERGENCY_KEY}.{exc.where}" if exc.entry else EMERGENCY_KEY
+        raise LibraryFileError(path, _entry_line(rules, exc.entry), f"{where}: {exc.problem}") from exc
+
+
+def _entry_line(node: Any, entry: tuple[str | int, ...]) -> int | None:
+    """The line of the deepest part of `entry` the file has: a key's line, or a list item's."""
+    line = _line(node)
+    for part in entry:
+        if isinstance(node, _LineList) and isinstance(part, int) and part < len(node.item_lines):
+            return node.item_lines[part]
+        if not isinstance(node, _LineDict) or part not in node:
+            break
+        line = node.key_lines.get(str(part), line)
+        node = node[part]
+    return line
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
@@ -342,9 +403,7 @@ def write_library(lib: LibraryFiles, nlu_dir: Path, domain_dir: Path) -> list[Pa
             blocks.append(block)
         written.append(_write(_inside(nlu_dir, rel), {"version": "3.1", "nlu": blocks}))
 
-    intents: list[Any] = [
-        {i.name: i.extra} if i.extra else i.name for i in lib.intents.values()
-    ]
+    intents: list[Any] = [{i.name: i.extra} if i.extra else i.name for i in lib.intents.values()]
     domain: dict[str, Any] = {"version": "3.1", "intents": intents}
     domain.update(lib.domain_extra)
     written.append(_write(domain_dir / "domain.yml", domain))

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.core import conversation as core
 from bot.core import text as textcheck
-from bot.core.emergency import detect_emergency
+from bot.core.emergency import EmergencyRules, detect_emergency
 from bot.core.language import guess_language
 from bot.core.policy import decide, honour
 from bot.core.replies import phrase_hours, render
@@ -114,7 +114,7 @@ class Decider:
             return self._notice(
                 session, message, citizen, language, "utter_text_only", f"{message.kind} without text"
             )
-        problem = textcheck.check(message.text, self.settings.max_message_chars)
+        problem = textcheck.check(message.text, library.emergency, self.settings.max_message_chars)
         if problem is not None:
             return self._notice(
                 session,
@@ -127,16 +127,19 @@ class Decider:
         if assisted is None:  # an outside assistant runs its own dialogue: no prompts of ours
             state = citizens.conversation(citizen)
             said = core.Text(message.text, message.id)
-            step = core.step(state, said, library.areas)
+            step = core.step(state, said, library)
             while not step.classify and not citizens.move(session, citizen, state, step.state):
                 state = citizens.conversation(citizen)  # answered elsewhere just now: read again
-                step = core.step(state, said, library.areas)
+                step = core.step(state, said, library)
             if not step.classify:
                 return self._followup(session, message, citizen, language, step)
             citizens.set_conversation(citizen, core.CLOSED)  # an unanswered prompt lapses
 
         cleaned = textcheck.classifiable(message.text, self.settings.max_message_chars)
-        parse = assisted.parse if assisted else (given or self._parse(session, message, cleaned, language))
+        if assisted is not None:
+            parse = assisted.parse
+        else:
+            parse = given or self._parse(session, message, cleaned, language, library.emergency)
         decision = decide(
             cleaned,
             language,
@@ -273,14 +276,16 @@ class Decider:
             or Language.EN
         )
 
-    def _parse(self, session: Session, message: m.Message, text: str, language: Language) -> Parse:
+    def _parse(
+        self, session: Session, message: m.Message, text: str, language: Language, emergency: EmergencyRules
+    ) -> Parse:
         """The engine's parse; when the engine is down, an emergency by the rules or a message
         older than the timeout goes on without one (to a person), anything else waits."""
         try:
             return self.knowledge.engine(session).parse(text, language)
         except EngineUnavailable:
             age = (datetime.now(UTC) - message.created_at).total_seconds()
-            if age >= self.settings.engine_timeout_seconds or detect_emergency(text).is_emergency:
+            if age >= self.settings.engine_timeout_seconds or detect_emergency(text, emergency).is_emergency:
                 return Parse(ranking=(), engine="unavailable", model_version="-")
             raise Deferred(message.id) from None
 

@@ -11,6 +11,7 @@ from typing import IO
 
 from bot.app import Services, library_is_empty
 from bot.core import text as textcheck
+from bot.core.emergency import EmergencyRules
 from bot.core.language import detect_language, parse_language
 from bot.core.library import Library
 from bot.core.policy import decide
@@ -24,25 +25,32 @@ from bot.store.library_repo import load_library, training_data
 BATCH = 512
 
 
-def library_from_files(lib: LibraryFiles) -> Library:
-    roles = {r.slug: Role(r.slug, {"en": r.name_en, "nl": r.name_nl}, r.area_bound, r.response_hours)
-             for r in lib.roles.values()}
+def library_from_files(lib: LibraryFiles, emergency: EmergencyRules) -> Library:
+    roles = {
+        r.slug: Role(r.slug, {"en": r.name_en, "nl": r.name_nl}, r.area_bound, r.response_hours)
+        for r in lib.roles.values()
+    }
     intents = {i.name: IntentSpec(i.name, i.mode, i.role) for i in lib.intents.values()}
     texts = {(k, lang): t for k, by_lang in lib.responses.items() for lang, t in by_lang.items()}
-    answers = {(k.removeprefix("utter_"), lang): t for (k, lang), t in texts.items()
-               if k.removeprefix("utter_") in intents}
-    return Library(intents, roles, lib.default_role, answers, texts)
+    answers = {
+        (k.removeprefix("utter_"), lang): t
+        for (k, lang), t in texts.items()
+        if k.removeprefix("utter_") in intents
+    }
+    return Library(intents, roles, lib.default_role, answers, texts, emergency=emergency)
 
 
 def _load(services: Services) -> tuple[Library, SklearnEngine]:
-    """The library and model in use, without writing: the files stand in for an empty database."""
+    """The library and model in use, without writing: the files stand in for an empty database.
+    The emergency rules are the service's own (settings.domain_dir/emergency.yml)."""
+    emergency = services.triage.emergency
     if library_is_empty(services):
         files = read_library(services.settings.nlu_dir, services.settings.domain_dir)
         texts = [e.text for e in files.examples]
         labels = [e.intent for e in files.examples]
-        return library_from_files(files), train(texts, labels).engine
+        return library_from_files(files, emergency), train(texts, labels).engine
     with services.sessions() as session:
-        library = load_library(session)
+        library = load_library(session, emergency)
         record = active_model(session)
         if record is not None:
             from pathlib import Path
@@ -70,8 +78,9 @@ def classify_stream(services: Services, lines: Iterable[str], sink: IO[str]) -> 
             raw, language = entry
             parse = next(parses)
             text = next(clean_iter)
-            sink.write(json.dumps(_decide(services, library, raw, text, language, parse),
-                                  ensure_ascii=False) + "\n")
+            sink.write(
+                json.dumps(_decide(services, library, raw, text, language, parse), ensure_ascii=False) + "\n"
+            )
         batch.clear()
 
     for line in lines:
@@ -96,17 +105,24 @@ def classify_stream(services: Services, lines: Iterable[str], sink: IO[str]) -> 
     return failures
 
 
-def _decide(services: Services, library: Library, raw: str, text: str, language: Language | None,
-            parse: Parse) -> dict[str, object]:
+def _decide(
+    services: Services, library: Library, raw: str, text: str, language: Language | None, parse: Parse
+) -> dict[str, object]:
     lang = language or detect_language(text)
     top = parse.top
-    problem = textcheck.check(raw, services.settings.max_message_chars)
+    problem = textcheck.check(raw, library.emergency, services.settings.max_message_chars)
     if problem is not None:
         # Unusable text gets a short notice and no queue item, as in the service: smalltalk.
         key = textcheck.PROBLEM_TEXT_KEYS[problem]
         notice = library.text(key, lang, max_chars=services.settings.max_message_chars)
-        return {"action": Action.SMALLTALK.value, "intent": None, "confidence": 0.0, "role": None,
-                "language": lang.value, "reply": notice}
+        return {
+            "action": Action.SMALLTALK.value,
+            "intent": None,
+            "confidence": 0.0,
+            "role": None,
+            "language": lang.value,
+            "reply": notice,
+        }
     decision = decide(text, lang, parse, library, services.triage.thresholds)
     hours = services.triage.response_hours(library, decision.role)
     replies = render(decision, library, services.settings.contacts, phrase_hours(hours, lang))

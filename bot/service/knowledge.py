@@ -1,26 +1,41 @@
 """What the bot knows when it decides: the library (cached, reloaded when an admin changes it), the
-engine that reads messages, the thresholds from config.yml and the roles' response times."""
+emergency rules from responses/emergency.yml, the engine that reads messages, the thresholds from
+config.yml and the roles' response times.
+
+The emergency rules are read here, at the edge, and handed to the core on the `Library` value. A
+broken rules file stops the start-up with its file, line and entry; a broken edit while running
+is logged and the last good rules stay in use, so the bot never runs without them."""
 
 from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
+from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.core.emergency import EmergencyRules
 from bot.core.library import Library
 from bot.core.staffing import Placement, Staffing, place
 from bot.core.types import Thresholds
 from bot.nlu.engine import Engine, SklearnEngine
-from bot.nlu.rasa_format import LibraryFileError, LibraryFiles, read_domain, read_thresholds
+from bot.nlu.rasa_format import (
+    EMERGENCY_FILE,
+    LibraryFileError,
+    LibraryFiles,
+    read_domain,
+    read_emergency,
+    read_thresholds,
+)
 from bot.service.models_registry import EngineHolder
 from bot.store import team
 from bot.store.library_repo import library_version, load_library
 
 log = logging.getLogger(__name__)
 
-LIBRARY_CHECK_SECONDS = 2.0  # how often to look whether an admin changed the library
+LIBRARY_CHECK_SECONDS = 2.0  # how often to look whether an admin changed the library or the rules
 STAFFING_CHECK_SECONDS = 5.0  # how often to read who is on duty
 
 
@@ -38,16 +53,41 @@ class Knowledge:
         self._fallback_texts: dict[tuple[str, str], str] | None = None
         self._staffing: Staffing | None = None
         self._staffing_read = 0.0
+        self.emergency_file = settings.domain_dir / EMERGENCY_FILE
+        self._emergency_stamp = _stamp(self.emergency_file)
+        self._emergency = read_emergency(self.emergency_file)  # broken or missing: no start-up
+
+    @property
+    def emergency(self) -> EmergencyRules:
+        """The emergency rules in use (also on every `Library` this returns)."""
+        return self._emergency
 
     def library(self, session: Session) -> Library:
         now = time.monotonic()
         if self._library is None or now - self._library_checked > LIBRARY_CHECK_SECONDS:
+            rules_changed = self._reload_emergency()
             version = library_version(session)
             if self._library is None or version != self._library_version:
-                self._library = load_library(session, fallback_texts=self._builtin_texts())
+                self._library = load_library(session, self._emergency, fallback_texts=self._builtin_texts())
                 self._library_version = version
+            elif rules_changed:
+                self._library = replace(self._library, emergency=self._emergency)
             self._library_checked = now
         return self._library
+
+    def _reload_emergency(self) -> bool:
+        """Read the rules file again if an admin changed it; True when new rules are in use."""
+        stamp = _stamp(self.emergency_file)
+        if stamp == self._emergency_stamp:
+            return False
+        self._emergency_stamp = stamp
+        try:
+            self._emergency = read_emergency(self.emergency_file)
+        except LibraryFileError as exc:
+            log.error("emergency rules not reloaded, the last good rules stay in use: %s", exc)
+            return False
+        log.info("emergency rules reloaded from %s", self.emergency_file)
+        return True
 
     def _builtin_texts(self) -> dict[tuple[str, str], str]:
         """The shipped system texts, for a library imported without them (any Rasa project, or
@@ -102,3 +142,12 @@ class Knowledge:
     def response_hours(self, library: Library, role: str | None) -> float:
         role_value = library.role(role)
         return self.settings.response_hours.get(role_value.slug, role_value.response_hours)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    """When and how big: enough to notice an edit without reading the file."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size

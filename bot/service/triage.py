@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.config import Settings
 from bot.core import conversation as core
 from bot.core import text as textcheck
+from bot.core.emergency import EmergencyRules
 from bot.core.language import detect_language
 from bot.core.library import Library
 from bot.core.replies import say
@@ -81,6 +82,10 @@ class TriageService:
     @property
     def thresholds(self) -> Thresholds:
         return self.knowledge.thresholds
+
+    @property
+    def emergency(self) -> EmergencyRules:
+        return self.knowledge.emergency
 
     def library(self, session: Session) -> Library:
         return self.knowledge.library(session)
@@ -319,7 +324,7 @@ class TriageService:
             if citizen is None:
                 raise PressRefused("no such conversation")
             state = citizens.conversation(citizen)
-            step = core.step(state, pressed, self.library(session).areas)
+            step = core.step(state, pressed, self.library(session))
             if step.refused or not citizens.move(session, citizen, state, step.state):
                 raise PressRefused("this button no longer counts")
             citizen.last_seen_at = datetime.now(UTC)

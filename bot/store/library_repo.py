@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from bot.core.emergency import EmergencyRules
 from bot.core.language import detect_language
 from bot.core.library import Area as AreaValue
 from bot.core.library import Library
@@ -48,16 +49,27 @@ def replace_library(session: Session, lib: LibraryFiles, actor: str = "import") 
         if identity in seen:
             continue
         seen.add(identity)
-        session.add(m.TrainingExample(intent=ex.intent, language=language, text=ex.text,
-                                      source_file=ex.source_file))
+        session.add(
+            m.TrainingExample(intent=ex.intent, language=language, text=ex.text, source_file=ex.source_file)
+        )
         count += 1
     now = datetime.now(UTC)
     answers = 0
     for key, texts in lib.responses.items():
         for language, text in texts.items():
-            session.add(m.Answer(key=key, language=language, version=1, text=text, status="approved",
-                                 author=actor, approved_by=actor, approved_at=now,
-                                 source_file=lib.response_files.get(key)))
+            session.add(
+                m.Answer(
+                    key=key,
+                    language=language,
+                    version=1,
+                    text=text,
+                    status="approved",
+                    author=actor,
+                    approved_by=actor,
+                    approved_at=now,
+                    source_file=lib.response_files.get(key),
+                )
+            )
             answers += 1
     set_state(session, "library.default_role", default_role)
     set_state(session, "library.domain_extra", _json(lib.domain_extra))
@@ -93,25 +105,31 @@ def approved_answers(session: Session) -> list[m.Answer]:
     )
     stmt = (
         select(m.Answer)
-        .join(latest, (m.Answer.key == latest.c.key) & (m.Answer.language == latest.c.language)
-              & (m.Answer.version == latest.c.version))
+        .join(
+            latest,
+            (m.Answer.key == latest.c.key)
+            & (m.Answer.language == latest.c.language)
+            & (m.Answer.version == latest.c.version),
+        )
         .order_by(m.Answer.key, m.Answer.language)
     )
     return list(session.scalars(stmt))
 
 
-def load_library(session: Session, default_role: str | None = None,
-                 fallback_texts: dict[tuple[str, str], str] | None = None) -> Library:
-    """The policy's immutable view of the library (approved answers only); `fallback_texts` fill
-    in system texts the imported library lacks."""
+def load_library(
+    session: Session,
+    emergency: EmergencyRules,
+    default_role: str | None = None,
+    fallback_texts: dict[tuple[str, str], str] | None = None,
+) -> Library:
+    """The policy's immutable view of the library (approved answers only), with the emergency
+    rules the caller read; `fallback_texts` fill in system texts the imported library lacks."""
     roles = {
         r.slug: RoleValue(r.slug, {"en": r.name_en, "nl": r.name_nl}, r.area_bound, r.response_hours,
                           r.escalates_to)
         for r in session.scalars(select(m.Role))
     }
-    intents = {
-        i.name: IntentSpec(i.name, Mode(i.mode), i.role) for i in session.scalars(select(m.Intent))
-    }
+    intents = {i.name: IntentSpec(i.name, Mode(i.mode), i.role) for i in session.scalars(select(m.Intent))}
     answers: dict[tuple[str, str], str] = {}
     texts: dict[tuple[str, str], str] = dict(fallback_texts or {})
     for a in approved_answers(session):
@@ -125,8 +143,15 @@ def load_library(session: Session, default_role: str | None = None,
         for a in session.scalars(select(m.Area).order_by(m.Area.slug))
     )
     role = default_role or get_state(session, "library.default_role") or "public_order_officer"
-    return Library(intents=intents, roles=roles, default_role=role, answers=answers, texts=texts,
-                   areas=areas)
+    return Library(
+        intents=intents,
+        roles=roles,
+        default_role=role,
+        answers=answers,
+        texts=texts,
+        areas=areas,
+        emergency=emergency,
+    )
 
 
 def training_data(session: Session) -> tuple[list[str], list[str]]:

@@ -24,11 +24,13 @@ from bot.core.conversation import (
     read_press,
     step,
 )
-from bot.core.library import Area
+from bot.core.library import Area, Library
 from bot.core.readers import CommandName, read_command
 from bot.core.types import Action, Decision, Language
+from tests.helpers.emergency import SHIPPED_RULES
 
 AREAS = (Area("centrum", "Centrum", ((1011, 1018),)),)
+LIBRARY = Library({}, {}, "public_order_officer", areas=AREAS, emergency=SHIPPED_RULES)
 FEEDBACK = Conversation(Prompt.FEEDBACK, 7)
 HANDOFF = Conversation(Prompt.HANDOFF, 7)
 AREA = Conversation(Prompt.AREA, 40)
@@ -37,13 +39,13 @@ LANGUAGE = Conversation(Prompt.LANGUAGE, 9)
 
 
 def text(state: Conversation, said: str, message_id: int = 100) -> Step:
-    return step(state, Text(said, message_id), AREAS)
+    return step(state, Text(said, message_id), LIBRARY)
 
 
 def press(state: Conversation, data: str) -> Step:
     pressed = read_press(data)
     assert pressed is not None, data
-    return step(state, pressed, AREAS)
+    return step(state, pressed, LIBRARY)
 
 
 def keys(s: Step) -> list[str]:

@@ -4,6 +4,7 @@ from bot.core.library import Library
 from bot.core.policy import decide
 from bot.core.replies import Contacts, phrase_hours, render
 from bot.core.types import Action, IntentScore, IntentSpec, Language, Mode, Parse, Role, Thresholds
+from tests.helpers.emergency import SHIPPED_RULES
 
 LIB = Library(
     intents={
@@ -37,6 +38,7 @@ LIB = Library(
         ("utter_feedback_prompt", "en"): "Did this help?",
         ("utter_greet", "en"): "Hello!",
     },
+    emergency=SHIPPED_RULES,
 )
 T = Thresholds(0.5, 0.1)
 
@@ -136,6 +138,7 @@ ROLE_LIB = Library(
         "police": Role("police", {}),
     },
     default_role="oov",
+    emergency=SHIPPED_RULES,
 )
 RT = Thresholds(0.5, 0.1, role_threshold=0.6)
 

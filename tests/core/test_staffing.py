@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.core.library import Area, Library
 from bot.core.staffing import Member, Staffing, next_up, path, place
 from bot.core.types import Role
+from tests.helpers.emergency import SHIPPED_RULES
 
 ROLES = {
     "wijkagent": Role("wijkagent", {}, area_bound=True, escalates_to="oov"),
@@ -15,7 +16,7 @@ ROLES = {
     "loop_b": Role("loop_b", {}, escalates_to="loop_a"),
 }
 AREAS = (Area("centrum", "Centrum", ((1011, 1018),)), Area("noord", "Noord", ((1020, 1039),)))
-LIB = Library(intents={}, roles=ROLES, default_role="oov", areas=AREAS)
+LIB = Library(intents={}, roles=ROLES, default_role="oov", areas=AREAS, emergency=SHIPPED_RULES)
 
 
 def test_members_cover_their_roles_and_areas() -> None:

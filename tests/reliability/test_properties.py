@@ -101,8 +101,11 @@ def test_the_intake_stores_and_decides_any_text_exactly_once(sqlite_services, te
         assert result.decision.action in set(Action)
     else:  # not classifiable (empty, symbols only, too long with no emergency in it), or read by
         # the conversation (a command, "skip", a lone "ja"): answered, and recorded as a follow-up
-        conversation = core.step(core.CLOSED, core.Text(text, 1))
-        assert textcheck.check(text, svc.settings.max_message_chars) is not None or not conversation.classify
+        with svc.sessions() as session:
+            library = svc.triage.library(session)
+        conversation = core.step(core.CLOSED, core.Text(text, 1), library)
+        unclassifiable = textcheck.check(text, svc.triage.emergency, svc.settings.max_message_chars)
+        assert unclassifiable is not None or not conversation.classify
         assert result.replies[0].kind == "notice"
     with svc.sessions() as session:
         stored = session.get(m.Message, result.message_id)
