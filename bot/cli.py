@@ -17,6 +17,7 @@ from rich.table import Table
 from bot.app import Services, build, import_library_files, library_is_empty
 from bot.config import PROJECT_ROOT, Settings
 from bot.nlu.rasa_format import LibraryFileError, write_library
+from bot.service.emergency_eval import CASES_FILE as EMERGENCY_CASES
 
 app = typer.Typer(help="Citizen Q&A triage for public-safety teams.", no_args_is_help=True)
 library_app = typer.Typer(help="Import and export the answer library (Rasa YAML).", no_args_is_help=True)
@@ -225,15 +226,26 @@ def evaluate(
     folds: Annotated[int, typer.Option(help="Number of folds.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     engine: Annotated[str, typer.Option(help="sklearn or rasa.")] = "sklearn",
+    emergencies: Annotated[Path, typer.Option(help="A table of emergencies and near misses.")] = (
+        EMERGENCY_CASES
+    ),
 ) -> None:
-    """k-fold cross-validation of the library: accuracy, macro-F1, per intent, confusions, coverage."""
+    """k-fold cross-validation of the library: accuracy, macro-F1, per intent, confusions,
+    coverage; what the policy does with the held-out messages (wrong auto-answers, role
+    accuracy, emergencies); and the emergency rules on a table of emergencies and near misses."""
+    from bot.core.types import Parse
     from bot.nlu.engine import train as fit
     from bot.nlu.evaluate import cross_validate
+    from bot.service.emergency_eval import evaluate as evaluate_rules
+    from bot.service.emergency_eval import read_cases
+    from bot.service.policy_eval import evaluate_policy
     from bot.store.library_repo import training_data
 
     services = _services()
     with services.sessions() as session:
         texts, labels = training_data(session)
+        library = services.triage.library(session)
+    parses: dict[int, Parse] = {}
     if engine == "rasa":
         from bot.nlu.rasa_engine import RasaSettings
         from bot.nlu.rasa_training import cross_validate_rasa
@@ -242,9 +254,17 @@ def evaluate(
         rasa.require_venv()
         report = cross_validate_rasa(services.settings, rasa, texts, labels, folds)
     else:
-        report = cross_validate(texts, labels, lambda t, y: fit(t, y).engine.parse_many, "sklearn", folds)
+        report = cross_validate(texts, labels, lambda t, y: fit(t, y).engine.parse_many, "sklearn",
+                                folds, on_parse=parses.__setitem__)
+    policy = (evaluate_policy(texts, labels, [parses[i] for i in range(len(texts))], library,
+                              services.triage.thresholds) if len(parses) == len(texts) else None)
+    try:
+        rules = evaluate_rules(read_cases(emergencies), services.triage.emergency)
+    except LibraryFileError as exc:
+        raise _fail(str(exc)) from exc
     if as_json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print(json.dumps({**report.to_dict(), "policy": policy.to_dict() if policy else None,
+                          "emergency_rules": rules.to_dict()}, indent=2))
         return
     out.print(
         f"[bold]{report.engine}[/bold], {report.folds}-fold, {report.examples} examples, "
@@ -264,6 +284,19 @@ def evaluate(
     for true, pred, n in report.confusions:
         confusions.add_row(true, pred, str(n))
     out.print(confusions)
+    if policy is not None:
+        out.print(
+            f"policy on the held-out messages: wrong auto-answers {policy.wrong_answers}/"
+            f"{policy.examples} ({policy.wrong_answer_rate:.1%}), role accuracy "
+            f"{policy.role_accuracy:.1%}, emergencies caught {policy.emergencies_caught}/"
+            f"{policy.emergencies} ({policy.emergency_recall:.1%}), false alarms "
+            f"{policy.false_alarms}/{policy.others} ({policy.false_alarm_rate:.1%})"
+        )
+    out.print(
+        f"emergency rules on {emergencies.name}: recall {rules.recall:.1%}, false alarms "
+        f"{rules.false_alarm_rate:.1%} ({rules.total.emergencies} emergencies, "
+        f"{rules.total.near_misses} near misses)"
+    )
 
 
 @app.command()

@@ -148,3 +148,13 @@ def test_help_everywhere(initialised: Path) -> None:
     for args in [(), ("library",), ("queue",), ("user",)]:
         result = triage(initialised, *args, "--help")
         assert result.returncode == 0 and "Usage" in result.stdout
+
+
+def test_evaluate_reports_the_policy_and_the_emergency_rules(initialised: Path) -> None:
+    result = triage(initialised, "evaluate", "--folds", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    policy, rules = report["policy"], report["emergency_rules"]
+    assert policy["examples"] == report["examples"] and 0 <= policy["wrong_answer_rate"] < 0.2
+    assert policy["role_accuracy"] > 0.5 and policy["emergency_recall"] > 0.8
+    assert rules["emergencies"] >= 100 and rules["recall"] > 0.9 and rules["false_alarm_rate"] < 0.1

@@ -272,11 +272,13 @@ def _text(state: Conversation, event: Text, library: Library) -> Step:
         if is_bare_yes_no(event.text):
             return Step(CLOSED, (Say("utter_nothing_asked"),), note="yes or no, nothing asked")
         return Step(CLOSED, (Classify(),))
-    if detect_emergency(event.text, library.emergency).is_emergency:  # never read one as an answer
-        return Step(CLOSED, (Classify(),), note="emergency while prompting")
     if command is not None:
-        return _command(state, command, event.message_id, library.areas)
-    return _answer_text(state, event.text, library.areas)
+        read = _command(state, command, event.message_id, library.areas)
+    else:
+        read = _answer_text(state, event.text, library.areas)
+    if not read.classify and detect_emergency(event.text, library.emergency).is_emergency:
+        return Step(CLOSED, (Classify(),), note="emergency while prompting")  # never an answer
+    return read
 
 
 def _answer_text(state: Conversation, text: str, areas: tuple[Area, ...]) -> Step:

@@ -87,8 +87,10 @@ def cross_validate(
     folds: int = 5,
     seed: int = 13,
     on_fold: Callable[[int], None] | None = None,
+    on_parse: Callable[[int, Parse], None] | None = None,
 ) -> Report:
-    """k-fold cross-validation; `fit(train_texts, train_labels)` returns a batch parser."""
+    """k-fold cross-validation; `fit(train_texts, train_labels)` returns a batch parser.
+    `on_parse(i, parse)` sees each held-out example's parse (for the policy's figures)."""
     counts = Counter(labels)
     folds = max(2, min(folds, min(counts.values())))
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
@@ -101,6 +103,8 @@ def cross_validate(
             top = parse.top
             predicted[i] = top.name if top else ""
             confidence[i] = top.confidence if top else 0.0
+            if on_parse:
+                on_parse(i, parse)
         if on_fold:
             on_fold(fold)
     return report_from_predictions(engine, folds, labels, predicted, confidence)

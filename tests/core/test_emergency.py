@@ -81,7 +81,7 @@ def test_is_hypothetical_stands_the_classifier_down_only_without_a_now() -> None
 
 def test_spelling_variants_are_read_as_their_word() -> None:
     assert RULES.normal("mn huis staat in de fik") == "mijn huis staat in de fik"
-    assert RULES.normal("HELPPP theres a FIIIRE") == "HELP there's a FIRE"
+    assert RULES.normal("HELPPP theres a FIIIRE") == "help there's a fire"  # read in lower case
     assert detect_emergency("my house is on fier", RULES).is_emergency
 
 
