@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -69,6 +70,7 @@ class Draft:
     replies: list[Reply] | Callable[[], list[Reply]]
     decision: Decision | None = None
     question: m.Question | None = None
+    record: dict[str, Any] | None = None  # the decision's record, written with the batch's
 
 
 class Decider:
@@ -153,7 +155,7 @@ class Decider:
         placement = None
         if decision.action in (Action.EMERGENCY, Action.ROUTE):
             decision, placement = self.conversations.staffed(session, library, decision, citizen)
-        decisions.record(session, message.id, language, decision, parse)
+        record = decisions.row(message.id, language, decision, parse)
         hours = self.knowledge.response_hours(library, decision.role)
 
         def conclude(question_id: int | None) -> list[Reply]:
@@ -172,7 +174,7 @@ class Decider:
             return rendered
 
         if decision.action not in (Action.EMERGENCY, Action.ROUTE):
-            return Draft(message.id, citizen, language, conclude(None), decision)
+            return Draft(message.id, citizen, language, conclude(None), decision, record=record)
         context = assisted.conversation if assisted else ()
         earlier = [t for t in context if t and t != message.text]
         question = questions.open_question(
@@ -191,7 +193,7 @@ class Decider:
             message.question_id = question.id
             return conclude(question.id)
 
-        return Draft(message.id, citizen, language, replies_once_stored, decision, question)
+        return Draft(message.id, citizen, language, replies_once_stored, decision, question, record)
 
     def finish(self, session: Session, drafts: list[Draft]) -> list[IntakeResult]:
         """Write the drafts' new questions (one flush), then their replies and outbox items; a
@@ -200,6 +202,7 @@ class Decider:
             return []
         if any(d.question is not None and d.question.id is None for d in drafts):
             session.flush()
+        decisions.insert_many(session, [d.record for d in drafts if d.record is not None])
         replies = [self._flood_note(session, d, d.replies() if callable(d.replies) else d.replies)
                    for d in drafts]
         reply_ids = enqueue(

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from bot.core.types import Decision, Language, Parse, Thresholds
@@ -11,26 +15,36 @@ from bot.store import models as m
 FOLLOWUP = "followup"  # the action of a message that answered a prompt or was a command
 
 
+def row(message_id: int, language: Language, decision: Decision, parse: Parse | None) -> dict[str, Any]:
+    """The record of a decision, as a row for `insert_many`."""
+    return {
+        "message_id": message_id,
+        "engine": parse.engine if parse else "none",
+        "model_version": parse.model_version if parse else "-",
+        "action": decision.action.value,
+        "intent": decision.intent,
+        "confidence": decision.confidence,
+        "role": decision.role,
+        "language": language.value,
+        "ranking": [[s.name, round(s.confidence, 4)] for s in decision.ranking],
+        "roles": [[s.name, round(s.confidence, 4)] for s in decision.roles] or None,
+        "threshold": decision.thresholds.threshold,
+        "ambiguity_threshold": decision.thresholds.ambiguity_threshold,
+        "reasons": list(decision.reasons),
+        "created_at": datetime.now(UTC),
+    }
+
+
+def insert_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """A batch's decisions in one statement (no objects: nothing reads them back in the batch)."""
+    if rows:
+        session.execute(insert(m.DecisionRecord), list(rows))
+
+
 def record(
     session: Session, message_id: int, language: Language, decision: Decision, parse: Parse | None
 ) -> None:
-    session.add(
-        m.DecisionRecord(
-            message_id=message_id,
-            engine=parse.engine if parse else "none",
-            model_version=parse.model_version if parse else "-",
-            action=decision.action.value,
-            intent=decision.intent,
-            confidence=decision.confidence,
-            role=decision.role,
-            language=language.value,
-            ranking=[[s.name, round(s.confidence, 4)] for s in decision.ranking],
-            roles=[[s.name, round(s.confidence, 4)] for s in decision.roles] or None,
-            threshold=decision.thresholds.threshold,
-            ambiguity_threshold=decision.thresholds.ambiguity_threshold,
-            reasons=list(decision.reasons),
-        )
-    )
+    insert_many(session, [row(message_id, language, decision, parse)])
 
 
 def record_followup(

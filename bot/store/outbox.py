@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from bot.core.types import Direction, Language, OutboxStatus, Reply
@@ -58,30 +60,31 @@ def enqueue(
     session.add_all([out for messages in outs for out in messages])
     session.flush()
     now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
     for group, messages in zip(batch, outs, strict=True):
         citizen = group.citizen
         if citizen.unreachable:
             continue
         # An in-app reply is delivered by this transaction's commit: no dispatcher round trip.
-        delivered = (
-            {"status": OutboxStatus.SENT.value, "attempts": 1, "sent_at": now}
-            if delivered_in_app(citizen.channel)
-            else {}
-        )
-        session.add_all(
-            [
-                m.OutboxItem(
-                    message_id=out.id,
-                    channel=citizen.channel,
-                    recipient=citizen.external_id,
-                    payload={
-                        "text": reply.text,
-                        "kind": reply.kind,
-                        "buttons": [[b.label, b.data] for b in reply.buttons],
-                    },
-                    **delivered,
-                )
-                for out, reply in zip(messages, group.replies, strict=True)
-            ]
-        )
+        in_app = delivered_in_app(citizen.channel)
+        rows += [
+            {
+                "message_id": out.id,
+                "channel": citizen.channel,
+                "recipient": citizen.external_id,
+                "payload": {
+                    "text": reply.text,
+                    "kind": reply.kind,
+                    "buttons": [[b.label, b.data] for b in reply.buttons],
+                },
+                "status": (OutboxStatus.SENT if in_app else OutboxStatus.PENDING).value,
+                "attempts": 1 if in_app else 0,
+                "sent_at": now if in_app else None,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for out, reply in zip(messages, group.replies, strict=True)
+        ]
+    if rows:  # one statement for the batch: nothing reads the items back in this transaction
+        session.execute(insert(m.OutboxItem), rows)
     return [[out.id for out in messages] for messages in outs]
