@@ -10,7 +10,7 @@ in, and mypy says so where one forgets."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -69,6 +69,14 @@ class Library:
 
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_BRACED = re.compile(r"\{([^{}\n]{1,40})\}")  # anything a writer may have meant as a placeholder
+
+
+def unknown_placeholders(text: str, known: Iterable[str]) -> list[str]:
+    """The "{...}" in `text` that would reach a citizen unfilled: misspelt, or not one of `known`
+    ("{emergency_numbr}", "{ municipality_url }")."""
+    allowed = set(known)
+    return [name for name in _BRACED.findall(text) if name not in allowed]
 
 
 def fill(template: str, values: Mapping[str, object]) -> str:

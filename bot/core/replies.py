@@ -36,6 +36,10 @@ class Contacts:
         }
 
 
+# The organisation's values every text may use; a text's own context may add more ({role_name}).
+ORGANISATION_PLACEHOLDERS = frozenset(Contacts().values())
+
+
 def buttons(choices: tuple[Choice, ...], library: Library, language: Language) -> tuple[Button, ...]:
     return tuple(Button(library.text(c.label_key, language), c.press.data) for c in choices)
 

@@ -17,6 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.core.language import detect_language
+from bot.core.library import unknown_placeholders
+from bot.core.replies import ORGANISATION_PLACEHOLDERS
 from bot.core.types import Direction, Mode, ReplyKind
 from bot.service.queue import Viewer, audit, get_question
 from bot.store import models as m
@@ -199,6 +201,7 @@ def save_draft(
         raise LibraryError("the answer is empty")
     language = _check_language(language)
     previous = current_approved(session, key, language)
+    check_placeholders(body, previous.text if previous else "")
     answer = m.Answer(
         key=key,
         language=language,
@@ -219,6 +222,18 @@ def save_draft(
         {"version": answer.version, "answer_id": answer.id},
     )
     return answer
+
+
+def check_placeholders(text: str, previous: str) -> None:
+    """Refuse a text that would reach a citizen with a placeholder left unfilled: the
+    organisation's values ({emergency_number}, ...), those the previous version used (a system
+    text's own, such as {role_name}) and {question_id} are filled; anything else is a typo."""
+    known = {*ORGANISATION_PLACEHOLDERS, "question_id", *re.findall(r"\{([a-z_]+)\}", previous)}
+    unknown = unknown_placeholders(text, known)
+    if unknown:
+        names = ", ".join(f"{{{p}}}" for p in sorted(ORGANISATION_PLACEHOLDERS))
+        raise LibraryError(f"unknown placeholder {{{unknown[0]}}}: citizens would read it as it is. "
+                           f"Use one of {names}")
 
 
 def approve(session: Session, actor: str, answer_id: int) -> m.Answer:
@@ -433,6 +448,7 @@ def approve_suggestion(
     body = (text if text is not None else suggestion.text).replace("\r\n", "\n").strip()
     if not body:
         raise LibraryError("the answer is empty")
+    check_placeholders(body, "")
     if (suggestion.key, suggestion.language) == (key, language) and body == suggestion.text:
         answer = suggestion
     else:  # the admin chose another intent or language, or edited the text: a fresh version

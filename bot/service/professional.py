@@ -6,6 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.app import Services
+from bot.core.library import fill, unknown_placeholders
+from bot.core.replies import ORGANISATION_PLACEHOLDERS
 from bot.core.types import Language, QuestionStatus
 from bot.service import queue
 from bot.service.queue import ClaimLost, QueueError, Viewer
@@ -31,6 +33,10 @@ def answer_in(session: Session, services: Services, viewer: Viewer, question_id:
     the console, the terminal or Telegram. Raises `ClaimLost` when a colleague has it."""
     if not text.strip():
         raise QueueError("the reply is empty")
+    unknown = unknown_placeholders(text, ORGANISATION_PLACEHOLDERS)
+    if unknown:
+        raise QueueError(f"unknown placeholder {{{unknown[0]}}}: the citizen would read it as it is")
+    text = fill(text, services.settings.contacts.values())  # a reply started from a library answer
     question = queue.get_question(session, viewer, question_id)
     if question.status == QuestionStatus.OPEN.value:
         outcome = queue.claim(session, viewer, question_id)

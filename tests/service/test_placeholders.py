@@ -1,0 +1,72 @@
+"""No citizen reads an unfilled placeholder: professionals' replies are filled like the bot's
+answers, and a text with an unknown one is refused with its name."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import Services
+from bot.core.library import unknown_placeholders
+from bot.core.replies import ORGANISATION_PLACEHOLDERS
+from bot.core.types import Channel, InboundMessage
+from bot.service import library_admin, professional
+from bot.service.library_admin import LibraryError
+from bot.service.queue import QueueError, Viewer
+from bot.store import models as m
+
+ADMIN = Viewer("ada", is_admin=True)
+
+
+def test_what_counts_as_an_unknown_placeholder() -> None:
+    text = "Call {emergency_number} or {emergency_numbr}; see { municipality_url } and {Role}."
+    assert unknown_placeholders(text, ORGANISATION_PLACEHOLDERS) == [
+        "emergency_numbr",
+        " municipality_url ",
+        "Role",
+    ]
+    assert unknown_placeholders("No braces at all.", ORGANISATION_PLACEHOLDERS) == []
+
+
+def routed(services: Services) -> int:
+    result = services.triage.handle(
+        InboundMessage(Channel.API, "c1", "I want to invite the mayor to our street party")
+    )
+    assert result.question_id is not None
+    return result.question_id
+
+
+def test_a_reply_started_from_a_library_answer_is_filled(services: Services) -> None:
+    question_id = routed(services)
+    out = professional.answer(
+        services,
+        ADMIN,
+        question_id,
+        "Call the police on {non_emergency_number}; in an emergency {emergency_number}.",
+    )
+    assert "{" not in out.text and "0900-8844" in out.text and "112" in out.text
+    with services.sessions() as s:
+        item = s.scalars(select(m.OutboxItem).where(m.OutboxItem.message_id == out.id)).one()
+    assert "{" not in item.payload["text"]
+
+
+def test_a_reply_with_a_misspelt_placeholder_is_refused(services: Services) -> None:
+    question_id = routed(services)
+    with pytest.raises(QueueError, match="emergency_numbr"):
+        professional.answer(services, ADMIN, question_id, "Call {emergency_numbr} now.")
+    with services.sessions() as s:
+        assert s.get(m.Question, question_id).status == "open"  # nothing sent, nothing claimed
+
+
+def test_an_answer_with_a_typo_cannot_be_saved(services: Services) -> None:
+    with services.sessions.begin() as s, pytest.raises(LibraryError, match=r"\{emergency_numbr\}"):
+        library_admin.save_draft(s, "ada", "utter_fire_alarm_beeping", "en", "Call {emergency_numbr} now.")
+    with services.sessions.begin() as s:  # a system text keeps its own placeholders
+        draft = library_admin.save_draft(
+            s,
+            "ada",
+            "utter_routed",
+            "en",
+            "Passed to {role_name}: within {response_time}. Danger? {emergency_number}.",
+        )
+        assert draft.status == "draft"
