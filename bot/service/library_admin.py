@@ -200,6 +200,8 @@ def save_draft(
     if not body:
         raise LibraryError("the answer is empty")
     language = _check_language(language)
+    if not answer_exists(session, key):
+        raise LibraryError(f"there is no answer or text called {key}; create the intent first")
     previous = current_approved(session, key, language)
     check_placeholders(body, previous.text if previous else "")
     answer = m.Answer(
@@ -222,6 +224,13 @@ def save_draft(
         {"version": answer.version, "answer_id": answer.id},
     )
     return answer
+
+
+def answer_exists(session: Session, key: str) -> bool:
+    """An intent's answer (utter_<intent> of an existing intent) or a text with versions."""
+    if key.startswith("utter_") and session.get(m.Intent, key.removeprefix("utter_")) is not None:
+        return True
+    return session.scalars(select(m.Answer.id).where(m.Answer.key == key).limit(1)).first() is not None
 
 
 def check_placeholders(text: str, previous: str) -> None:

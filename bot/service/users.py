@@ -52,7 +52,11 @@ def create(session: Session, username: str, password: str, *, is_admin: bool = F
     area_list = [a.strip() for a in areas.split(",") if a.strip()]
     known_areas = set(session.scalars(select(m.Area.slug)))
     if [a for a in area_list if a not in known_areas]:
-        raise UserError("unknown area(s): " + ", ".join(a for a in area_list if a not in known_areas))
+        missing = ", ".join(a for a in area_list if a not in known_areas)
+        hint = (f"known areas: {', '.join(sorted(known_areas))}" if known_areas
+                else "there are no areas yet")
+        raise UserError(f"unknown area(s): {missing} ({hint}). Create an area with its postcodes in "
+                        "the console under Admin, Roles and areas; leave --areas out for all areas.")
     pro = m.Professional(username=username, display_name=display_name or username,
                          password_hash=hash_password(password), is_admin=is_admin,
                          roles=",".join(role_list), areas=",".join(area_list))

@@ -241,6 +241,8 @@ def _answer_page(
         versions = lib.versions(session, key, language)
         approved = lib.current_approved(session, key, language)
         intent = session.get(m.Intent, key.removeprefix("utter_"))
+        if not lib.answer_exists(session, key):
+            raise HTTPException(404, f"there is no answer or text called {key}")
     # The difference shown: a chosen version against the one before it; by default the newest
     # version against the approved one citizens get now.
     shown, base = None, None

@@ -7,7 +7,7 @@ import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from bot.app import Services
 from bot.service import stats
@@ -33,6 +33,12 @@ def _board(svc: Services, days: int) -> stats.Dashboard:
 def _unstaffed(svc: Services) -> list[str]:
     with svc.sessions() as session:
         return unstaffed(svc, session)
+
+
+@router.get("")
+async def admin_home(user: Admin) -> Response:
+    """/admin: the dashboard is where an admin starts."""
+    return RedirectResponse("/admin/dashboard", status_code=303)
 
 
 @router.get("/dashboard")

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
@@ -243,8 +243,17 @@ def create_app(services: Services | None = None) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", "")} for e in exc.errors()]
+        from bot.web.console_part import wants_page
+
+        if wants_page(request):  # an officer who mistyped an address: a page, not JSON
+            from bot.web.templating import render
+
+            where = ", ".join(str(e["loc"][-1]) for e in errors if e["loc"]) or "the request"
+            return render(request, "error.html", status_code=422, status=422,
+                          heading="That address is not quite right",
+                          message=f"The value of {where} is not valid here.")
         return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
 
     @app.post("/api/v1/messages", response_model=DecisionOut, dependencies=[Depends(require_token)])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -58,7 +59,13 @@ async def error_page(request: Request, exc: Exception) -> Response:
     )
 
 
+async def favicon() -> Response:
+    """Browsers ask for /favicon.ico before they read the page's icon link."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
 def install(app: FastAPI, settings: Settings) -> None:
+    app.add_api_route("/favicon.ico", favicon, include_in_schema=False)
     app.include_router(account.router)
     app.include_router(desk.router)
     app.include_router(chat.router)

@@ -70,3 +70,17 @@ def test_an_answer_with_a_typo_cannot_be_saved(services: Services) -> None:
             "Passed to {role_name}: within {response_time}. Danger? {emergency_number}.",
         )
         assert draft.status == "draft"
+
+
+def test_no_draft_for_an_answer_that_does_not_exist(services: Services) -> None:
+    with services.sessions.begin() as s, pytest.raises(LibraryError, match="no answer or text called"):
+        library_admin.save_draft(s, "ada", "utter_no_such_intent", "en", "Hello.")
+    with services.sessions() as s:
+        assert s.scalars(select(m.Answer).where(m.Answer.key == "utter_no_such_intent")).all() == []
+
+
+def test_an_unknown_area_says_how_to_make_one(services: Services) -> None:
+    from bot.service import users
+
+    with services.sessions.begin() as s, pytest.raises(users.UserError, match="Roles and areas"):
+        users.create(s, "jan", "a-long-password", roles="community_police_officer", areas="x")

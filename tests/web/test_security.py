@@ -112,3 +112,18 @@ def _check_page(response) -> None:  # type: ignore[no-untyped-def]
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", response.text), "inline script"
     assert not re.search(r"\son[a-z]+=", response.text), "inline event handler"
     assert "https://" not in response.text.split("<body", 1)[0], "no CDN"
+
+
+def test_rough_edges_a_browser_meets(app_client, services) -> None:  # type: ignore[no-untyped-def]
+    from tests.web.conftest import login, make_user
+
+    make_user(services, "ada", admin=True)
+    login(app_client, "ada")
+    for path in ("/questions/abc", "/admin/dashboard?days=abc"):
+        page = app_client.get(path)
+        assert page.status_code == 422 and "text/html" in page.headers["content-type"], path
+        assert "not valid" in page.text
+    assert app_client.get("/admin", follow_redirects=False).headers["location"] == "/admin/dashboard"
+    assert app_client.get("/favicon.ico", follow_redirects=False).status_code == 301
+    assert app_client.get("/static/favicon.svg").status_code == 200
+    assert app_client.get("/admin/answers/utter_no_such_thing/en").status_code == 404
