@@ -122,6 +122,10 @@ def test_a_reply_reaches_the_citizens_web_chat(browser, live_server):  # type: i
 
     citizen = browser.new_context(viewport=PHONE).new_page()
     citizen.goto(f"{live_server.url}/chat")
+    for n, hello in enumerate(("hello", "hi there", "good morning", "hello again", "hey")):
+        citizen.fill("#chat-text", hello)  # a conversation longer than the phone's screen
+        citizen.click("#chat-send")
+        expect(citizen.locator(".msg.smalltalk")).to_have_count(n + 1, timeout=10_000)
     citizen.fill("#chat-text", "Can the fire brigade check my building? I run a small hotel.")
     citizen.click("#chat-send")
     expect(citizen.locator(".msg.ack")).to_be_visible(timeout=10_000)
@@ -138,6 +142,12 @@ def test_a_reply_reaches_the_citizens_web_chat(browser, live_server):  # type: i
     reply = citizen.locator(".msg.professional")
     expect(reply).to_contain_text("An officer will call you this week", timeout=10_000)
     expect(reply).to_contain_text("Fire prevention officer")
+    # On a phone the newest bubble is above the message box, not hidden under it.
+    citizen.wait_for_timeout(300)
+    bubble = citizen.locator(".chat-log .msg").last.bounding_box()
+    form = citizen.locator(".chat-form").bounding_box()
+    assert bubble is not None and form is not None
+    assert bubble["y"] + bubble["height"] <= form["y"] + 1, (bubble, form)
     screenshot(citizen, "chat-phone")
     with live_server.services.sessions() as session:
         item = session.scalars(select(m.OutboxItem).order_by(m.OutboxItem.id.desc())).first()
