@@ -16,6 +16,7 @@ from rich.table import Table
 
 from bot.app import Services, build, import_library_files, library_is_empty
 from bot.config import PROJECT_ROOT, Settings
+from bot.core.types import Direction
 from bot.nlu.rasa_format import LibraryFileError, write_library
 from bot.service.emergency_eval import CASES_FILE as EMERGENCY_CASES
 
@@ -254,17 +255,36 @@ def evaluate(
         rasa.require_venv()
         report = cross_validate_rasa(services.settings, rasa, texts, labels, folds)
     else:
-        report = cross_validate(texts, labels, lambda t, y: fit(t, y).engine.parse_many, "sklearn",
-                                folds, on_parse=parses.__setitem__)
-    policy = (evaluate_policy(texts, labels, [parses[i] for i in range(len(texts))], library,
-                              services.triage.thresholds) if len(parses) == len(texts) else None)
+        report = cross_validate(
+            texts,
+            labels,
+            lambda t, y: fit(t, y).engine.parse_many,
+            "sklearn",
+            folds,
+            on_parse=parses.__setitem__,
+        )
+    policy = (
+        evaluate_policy(
+            texts, labels, [parses[i] for i in range(len(texts))], library, services.triage.thresholds
+        )
+        if len(parses) == len(texts)
+        else None
+    )
     try:
         rules = evaluate_rules(read_cases(emergencies), services.triage.emergency)
     except LibraryFileError as exc:
         raise _fail(str(exc)) from exc
     if as_json:
-        print(json.dumps({**report.to_dict(), "policy": policy.to_dict() if policy else None,
-                          "emergency_rules": rules.to_dict()}, indent=2))
+        print(
+            json.dumps(
+                {
+                    **report.to_dict(),
+                    "policy": policy.to_dict() if policy else None,
+                    "emergency_rules": rules.to_dict(),
+                },
+                indent=2,
+            )
+        )
         return
     out.print(
         f"[bold]{report.engine}[/bold], {report.folds}-fold, {report.examples} examples, "
@@ -434,7 +454,7 @@ def queue_show(question_id: int, user: Annotated[str | None, typer.Option()] = N
                 + ", ".join(f"{n} {c:.2f}" for n, c in decision.ranking)
             )
         for msg in queue.thread(session, q):
-            who = "citizen" if msg.direction == "in" else (msg.author or "bot")
+            who = "citizen" if msg.direction == Direction.IN else (msg.author or "bot")
             out.print(f"  {msg.created_at:%H:%M} {who}: {msg.text}", markup=False, highlight=False)
 
 

@@ -24,6 +24,7 @@ from typing import Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.core.types import OutboxStatus
 from bot.store import models as m
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ class Dispatcher:
             stmt = (
                 select(m.OutboxItem.id, m.OutboxItem.channel)
                 .where(
-                    m.OutboxItem.status == "pending",
+                    m.OutboxItem.status == OutboxStatus.PENDING,
                     m.OutboxItem.next_attempt_at <= now,
                     m.OutboxItem.channel.in_(list(self.senders)),
                 )
@@ -134,9 +135,9 @@ class Dispatcher:
                 if ids
                 for item in session.scalars(
                     update(m.OutboxItem)
-                    .where(m.OutboxItem.id.in_(ids), m.OutboxItem.status == "pending")
+                    .where(m.OutboxItem.id.in_(ids), m.OutboxItem.status == OutboxStatus.PENDING)
                     .values(
-                        status="sending",
+                        status=OutboxStatus.SENDING,
                         locked_until=now + timedelta(seconds=lock),
                         attempts=m.OutboxItem.attempts + 1,
                     )
@@ -163,17 +164,17 @@ class Dispatcher:
         session.execute(  # in-app: the process died before the commit that shows it; do it again
             update(m.OutboxItem)
             .where(
-                m.OutboxItem.status == "sending",
+                m.OutboxItem.status == OutboxStatus.SENDING,
                 m.OutboxItem.locked_until < now,
                 m.OutboxItem.channel.in_(self._in_app_channels()),
             )
-            .values(status="pending", locked_until=None, last_error="retried after a stale claim")
+            .values(status=OutboxStatus.PENDING, locked_until=None, last_error="retried after a stale claim")
             .execution_options(synchronize_session=False)
         )
         session.execute(
             update(m.OutboxItem)
-            .where(m.OutboxItem.status == "sending", m.OutboxItem.locked_until < now)
-            .values(status="unknown", last_error="dispatcher stopped mid-send; not resent")
+            .where(m.OutboxItem.status == OutboxStatus.SENDING, m.OutboxItem.locked_until < now)
+            .values(status=OutboxStatus.UNKNOWN, last_error="dispatcher stopped mid-send; not resent")
             .execution_options(synchronize_session=False)
         )
 
@@ -233,7 +234,7 @@ class Dispatcher:
                 [
                     {
                         "id": item_id,
-                        "status": "sent",
+                        "status": OutboxStatus.SENT,
                         "sent_at": now,
                         "external_id": external,
                         "locked_until": None,
@@ -250,12 +251,12 @@ class Dispatcher:
             item = session.get(m.OutboxItem, item_id)
             assert item is not None
             if counts and item.attempts >= self.max_attempts:
-                item.status, item.last_error = "failed", error
+                item.status, item.last_error = OutboxStatus.FAILED, error
                 return
             if not counts:
                 item.attempts -= 1  # a rate limit is not a failed attempt
             delay = wait if wait is not None else backoff_seconds(item.attempts)
-            item.status, item.locked_until = "pending", None
+            item.status, item.locked_until = OutboxStatus.PENDING, None
             item.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
             item.last_error = error
 
@@ -263,7 +264,7 @@ class Dispatcher:
         with self.sessions.begin() as session:
             item = session.get(m.OutboxItem, item_id)
             assert item is not None
-            item.status, item.last_error = "failed", error
+            item.status, item.last_error = OutboxStatus.FAILED, error
             if unreachable:
                 message = session.get(m.Message, item.message_id)
                 citizen = session.get(m.Citizen, message.citizen_id) if message else None
@@ -274,9 +275,9 @@ class Dispatcher:
                     .where(
                         m.OutboxItem.recipient == item.recipient,
                         m.OutboxItem.channel == item.channel,
-                        m.OutboxItem.status == "pending",
+                        m.OutboxItem.status == OutboxStatus.PENDING,
                     )
-                    .values(status="failed", last_error="recipient unreachable")
+                    .values(status=OutboxStatus.FAILED, last_error="recipient unreachable")
                     .execution_options(synchronize_session=False)
                 )
 

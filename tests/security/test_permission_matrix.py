@@ -31,9 +31,26 @@ AREA, OTHER_AREA = "centrum", "noord"
 TOKEN = "matrix-api-token-0c4e"
 SECRET_TEXT = "MATRIX-7781 broken fire doors in our school"
 
-PUBLIC = {"/", "/login", "/logout", "/chat", "/chat/messages", "/chat/send", "/chat/button", "/healthz"}
-STAFF = {"/queue", "/queue/list", "/events", "/account", "/account/password",
-         "/account/telegram/code", "/account/telegram/unlink"}
+PUBLIC = {
+    "/",
+    "/favicon.ico",
+    "/login",
+    "/logout",
+    "/chat",
+    "/chat/messages",
+    "/chat/send",
+    "/chat/button",
+    "/healthz",
+}
+STAFF = {
+    "/queue",
+    "/queue/list",
+    "/events",
+    "/account",
+    "/account/password",
+    "/account/telegram/code",
+    "/account/telegram/unlink",
+}
 QUESTION = re.compile(r"^/questions/\{question_id\}(/\w+)?$")
 STREAMING = {"/events"}  # an endless stream when allowed: only the refusals are checked
 # Allowed for admins, but with effects the rest of the matrix must not see (checked for refusals).
@@ -75,9 +92,18 @@ def matrix(sqlite_services) -> Iterator[tuple[TestClient, object]]:  # type: ign
 
 
 def _routes(client: TestClient, svc, qid: int) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
-    values = {"question_id": str(qid), "name": "fire_alarm_beeping", "key": "utter_fire_alarm_beeping",
-              "language": "en", "answer_id": "1", "example_id": "1", "pro_id": "1", "channel": "api",
-              "sender": "someone", "item_id": "1"}
+    values = {
+        "question_id": str(qid),
+        "name": "fire_alarm_beeping",
+        "key": "utter_fire_alarm_beeping",
+        "language": "en",
+        "answer_id": "1",
+        "example_id": "1",
+        "pro_id": "1",
+        "channel": "api",
+        "sender": "someone",
+        "item_id": "1",
+    }
     out = []
     for path, route in _walk(client.app.routes):
         concrete = re.sub(r"\{(\w+)\}", lambda mt: values[mt.group(1)], path)
@@ -88,8 +114,7 @@ def _routes(client: TestClient, svc, qid: int) -> list[tuple[str, str, str]]:  #
 
 def _call(client: TestClient, method: str, url: str, csrf: str, **kw):  # type: ignore[no-untyped-def]
     headers = {"X-CSRF-Token": csrf} if csrf and method != "GET" else {}
-    return client.request(method, url, headers=headers | kw.pop("headers", {}), follow_redirects=False,
-                          **kw)
+    return client.request(method, url, headers=headers | kw.pop("headers", {}), follow_redirects=False, **kw)
 
 
 def _refused(r) -> bool:  # type: ignore[no-untyped-def]
@@ -116,7 +141,11 @@ def test_every_route_for_every_kind_of_user(matrix, who):  # type: ignore[no-unt
             assert _call(client, method, url, csrf).status_code == 401, (who, method, path)
             with_token = _call(client, method, url, csrf, headers={"Authorization": f"Bearer {TOKEN}"})
             assert with_token.status_code not in (401, 403) and with_token.status_code < 500, (
-                who, method, path, with_token.status_code)
+                who,
+                method,
+                path,
+                with_token.status_code,
+            )
             checked["allowed"] += 1
             continue
         allowed = {
