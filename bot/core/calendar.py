@@ -138,6 +138,12 @@ def working_between(calendar: Calendar, start: datetime, end: datetime) -> timed
     return total
 
 
+def in_last_part(calendar: Calendar, start: datetime, due: datetime, now: datetime, fraction: float) -> bool:
+    """Whether `now` is in the last `fraction` of the working time from `start` to `due` (when a
+    reminder is due: a weekend does not eat up the time left)."""
+    return working_between(calendar, now, due) <= working_between(calendar, start, due) * fraction
+
+
 @dataclass(frozen=True, slots=True)
 class Promise:
     """What a new question is promised: its due time, and whether it arrived out of hours (then

@@ -13,6 +13,7 @@ from bot.core.calendar import (
     CalendarError,
     add_working,
     calendar,
+    in_last_part,
     is_open,
     next_opening,
     promise,
@@ -190,3 +191,12 @@ def test_always_and_empty_mean_always_staffed() -> None:
         calendar("mon-fri 08:30-17:00", "Mars/Olympus")
     with pytest.raises(CalendarError):
         calendar("mon-fri 08:30-17:00", closed="24 December")
+
+
+def test_a_reminder_waits_for_the_last_part_of_the_working_time() -> None:
+    start, due = local("2026-12-04 18:00"), local("2026-12-08 17:00")  # 17 working hours
+    assert not in_last_part(OFFICE, start, due, local("2026-12-06 12:00"), 0.25)  # Sunday: all left
+    assert not in_last_part(OFFICE, start, due, local("2026-12-08 12:00"), 0.25)  # 5 h of 17 left
+    assert in_last_part(OFFICE, start, due, local("2026-12-08 13:00"), 0.25)  # 4 h left
+    wall = ALWAYS_STAFFED
+    assert in_last_part(wall, start, due, due - timedelta(hours=20), 0.25)  # 20 of 95 wall hours

@@ -110,3 +110,16 @@ def test_an_always_staffed_role_promises_hours_around_the_clock(services: Servic
         q = session.scalars(select(m.Question)).one()
     assert q.due_at == at("2026-12-05 03:00") + timedelta(hours=hours) and not q.out_of_hours
     assert f"within {hours:g} hours" in result.replies[0].text
+
+
+def test_the_dashboard_counts_reply_times_in_working_time(services: Services) -> None:
+    on_duty(services)
+    friday = ask(services, "2026-12-04 16:00")  # one working hour left on Friday
+    with services.sessions.begin() as session:
+        q = session.get(m.Question, friday.question_id)
+        assert q is not None
+        q.status, q.answered_at = "answered", at("2026-12-07 10:00")  # Monday 10:00
+    with services.sessions() as session:
+        board = stats.dashboard(session, days=30, now=at("2026-12-07 12:00"))
+    timing = {t.role: t for t in board.timings}["fire_prevention_officer"]
+    assert timing.answered == 1 and timing.median_hours == 2.5  # not the 66 wall-clock hours
