@@ -21,8 +21,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
-
 DEFAULT_ZONE = "Europe/Amsterdam"
 ALWAYS = "always"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -59,18 +57,11 @@ class Calendar:
     def is_closed_day(self, day: date) -> bool:
         return day in self.closed or day in public_holidays(day.year)
 
-    def spans(self, day: date) -> list[tuple[datetime, datetime]]:
+    def spans(self, day: date) -> tuple[tuple[datetime, datetime], ...]:
         """The open periods of local `day`, as aware UTC datetimes (none on a closed day)."""
-        if self.always or self.is_closed_day(day):
-            return []
-        midnight = datetime.combine(day, time(0))
-        out = []
-        for start, end in self.week[day.weekday()]:
-            opens = (midnight + timedelta(minutes=start)).replace(tzinfo=self.tz)
-            closes = (midnight + timedelta(minutes=end)).replace(tzinfo=self.tz)
-            if closes.astimezone(UTC) > opens.astimezone(UTC):  # a span inside a skipped hour
-                out.append((opens.astimezone(UTC), closes.astimezone(UTC)))
-        return out
+        if self.always:
+            return ()
+        return _day_spans(self, day)
 
     def _spans_from(self, moment: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Open periods that end after `moment`, in order (bounded by MAX_DAYS)."""
@@ -83,6 +74,21 @@ class Calendar:
 
 
 ALWAYS_STAFFED = Calendar()
+
+
+@lru_cache(maxsize=8192)
+def _day_spans(calendar: Calendar, day: date) -> tuple[tuple[datetime, datetime], ...]:
+    """Cached: a promise or a dashboard asks about the same few days again and again."""
+    if calendar.is_closed_day(day):
+        return ()
+    midnight = datetime.combine(day, time(0))
+    out = []
+    for start, end in calendar.week[day.weekday()]:
+        opens = (midnight + timedelta(minutes=start)).replace(tzinfo=calendar.tz).astimezone(UTC)
+        closes = (midnight + timedelta(minutes=end)).replace(tzinfo=calendar.tz).astimezone(UTC)
+        if closes > opens:  # not a span inside the hour skipped in spring
+            out.append((opens, closes))
+    return tuple(out)
 
 
 # -- the arithmetic -----------------------------------------------------------------------------
@@ -167,6 +173,8 @@ def promise(calendar: Calendar, now: datetime, hours: float) -> Promise:
 @lru_cache(maxsize=64)
 def public_holidays(year: int) -> frozenset[date]:
     """The Dutch public holidays of `year` (the `holidays` package's Netherlands calendar)."""
+    import holidays  # here: a quarter of a second to import, paid only when a calendar needs it
+
     return frozenset(holidays.country_holidays("NL", years=year).keys())
 
 
