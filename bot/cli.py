@@ -427,6 +427,8 @@ def queue_list(
 @queue_app.command("show")
 def queue_show(question_id: int, user: Annotated[str | None, typer.Option()] = None) -> None:
     """One question with the citizen's thread and why the bot routed it."""
+    from zoneinfo import ZoneInfo
+
     from sqlalchemy import select
 
     from bot.service import queue
@@ -441,7 +443,9 @@ def queue_show(question_id: int, user: Annotated[str | None, typer.Option()] = N
             raise _fail(str(exc)) from exc
         out.print(
             f"[bold]#{q.id}[/bold] {q.status} role={q.role} area={q.area or '-'} "
-            f"channel={q.channel} language={q.language} due={q.due_at:%Y-%m-%d %H:%M} UTC"
+            f"channel={q.channel} language={q.language} "
+            f"due={q.due_at.astimezone(ZoneInfo(services.settings.timezone)):%Y-%m-%d %H:%M %Z}"
+            + (" (arrived out of hours)" if q.out_of_hours else "")
         )
         decision = session.scalars(
             select(m.DecisionRecord).where(m.DecisionRecord.message_id == q.message_id)

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.core.calendar import DEFAULT_ZONE, zone
 from bot.core.replies import Contacts
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +33,8 @@ class Settings(BaseSettings):
     municipality_url: str = ""
     municipality_phone: str = ""
     default_role: str = "public_order_officer"
+    # The staff's time zone: the console shows times in it (a role's own calendar has its own).
+    timezone: str = DEFAULT_ZONE
     # Per-role response-time promise in hours, overriding the library's: "community_police_officer=12,..."
     response_hours: dict[str, float] = Field(default_factory=dict)
     sign_replies_with_name: bool = False
@@ -62,6 +65,11 @@ class Settings(BaseSettings):
             pairs = (item.split("=", 1) for item in value.split(",") if "=" in item)
             return {k.strip(): float(v) for k, v in pairs}
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return zone(value)  # a CalendarError (a ValueError) names the setting's problem
 
     @field_validator("secret_key")
     @classmethod

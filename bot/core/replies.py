@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
+from bot.core.calendar import Calendar, Promise
 from bot.core.conversation import Choice, Say, area_choices, feedback_choices
 from bot.core.library import Library, fill
 from bot.core.types import Action, Button, Decision, Language, Reply, ReplyKind
@@ -50,17 +52,39 @@ def say(said: Say, library: Library, language: Language, contacts: Contacts) -> 
     return Reply(text, buttons=buttons(said.choices, library, language), kind=said.kind)
 
 
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """What a routed reply promises, phrased: a duration for an always-staffed role ("8 hours"),
+    the moment for a role with office hours ("Monday 12:00"), and, out of hours, when the team
+    reads messages again."""
+
+    response_time: str
+    due: str | None = None
+    opens: str | None = None
+
+
+def expected(calendar: Calendar, made: Promise, now: datetime, hours: float, language: Language) -> Expected:
+    """The promise `made` at `now` as the citizen reads it, in the role's time zone."""
+    duration = phrase_hours(hours, language)
+    if calendar.always:
+        return Expected(duration)
+    local_now = now.astimezone(calendar.tz)
+    due = phrase_moment(made.due.astimezone(calendar.tz), local_now, language)
+    opens = made.opens and phrase_moment(made.opens.astimezone(calendar.tz), local_now, language)
+    return Expected(duration, due, opens or None)
+
+
 def render(
     decision: Decision,
     library: Library,
     contacts: Contacts,
-    response_time: str,
+    response_time: str | Expected,
     message_id: int | None = None,
     question_id: int | None = None,
 ) -> list[Reply]:
     """The replies for one decision about the citizen's message `message_id` (the "Did this
     help?" buttons refer to it) that opened `question_id`, if any. `response_time` is already
-    phrased ("24 hours")."""
+    phrased ("24 hours"), or the whole promise of a role with office hours."""
     lang = decision.language
     values = {**contacts.values(), "question_id": question_id or ""}
     if decision.action is Action.EMERGENCY:
@@ -77,8 +101,15 @@ def render(
             Reply(prompt, buttons=buttons(choices, library, lang), kind=ReplyKind.FEEDBACK),
         ]
     role_name = library.role(decision.role).name(lang)
-    values |= {"role_name": role_name, "response_time": response_time}
-    replies = [Reply(library.text("utter_routed", lang, **values), kind=ReplyKind.ACK)]
+    promised = response_time if isinstance(response_time, Expected) else Expected(response_time)
+    values |= {"role_name": role_name, "response_time": promised.response_time}
+    values |= {"due": promised.due or "", "opens": promised.opens or ""}
+    key = "utter_routed"
+    if promised.opens:  # out of hours: when the team reads again, and 112 for an emergency
+        key = "utter_routed_outside_hours"
+    elif promised.due:
+        key = "utter_routed_by"
+    replies = [Reply(library.text(key, lang, **values), kind=ReplyKind.ACK)]
     if decision.ask_area:
         skip = area_choices(question_id) if question_id is not None else ()
         replies.append(
@@ -103,3 +134,54 @@ def phrase_hours(hours: float, language: Language) -> str:
     whole = int(hours) if float(hours).is_integer() else hours
     unit = "uur" if nl else ("hour" if whole == 1 else "hours")
     return f"{whole} {unit}"
+
+
+_WEEKDAYS = {
+    Language.EN: ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    Language.NL: ("maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"),
+}
+_MONTHS = {
+    Language.EN: (
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ),
+    Language.NL: (
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ),
+}
+_NEAR = {Language.EN: ("today", "tomorrow"), Language.NL: ("vandaag", "morgen")}
+
+
+def phrase_moment(moment: datetime, now: datetime, language: Language) -> str:
+    """A moment as a citizen reads it, both in the same local zone: "today 16:30", "tomorrow
+    09:30", "Monday 12:00" within the week, "Monday 14 December 12:00" beyond it (Dutch:
+    "vandaag", "morgen", "maandag 12:00", "maandag 14 december 12:00")."""
+    clock = moment.strftime("%H:%M")
+    days = (moment.date() - now.date()).days
+    if days in (0, 1):
+        return f"{_NEAR[language][days]} {clock}"
+    weekday = _WEEKDAYS[language][moment.weekday()]
+    if days < 7:
+        return f"{weekday} {clock}"
+    return f"{weekday} {moment.day} {_MONTHS[language][moment.month - 1]} {clock}"

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.core.calendar import ALWAYS_STAFFED, Calendar
+
 
 class Language(StrEnum):
     EN = "en"
@@ -115,6 +117,7 @@ class Role:
     area_bound: bool = False
     response_hours: float = 24.0
     escalates_to: str | None = None  # the next role up when nobody here answers; None: the admins
+    calendar: Calendar = ALWAYS_STAFFED  # when the team works: its promises count these hours
 
     def name(self, language: Language) -> str:
         return self.names.get(language.value) or self.names.get("en") or self.slug

@@ -5,7 +5,8 @@
 - Domain (`responses/`): `intents`, and `utter_*` responses whose variants carry a slot condition
   on `language` (the unconditioned variant is English).
 - `responses/routing.yml` (no Rasa domain keys, so Rasa ignores it): each intent's mode and role,
-  and the roles. An intent it does not mention is routed to the default role.
+  and the roles (with their office hours, time zone and extra closed days: `bot.core.calendar`).
+  An intent it does not mention is routed to the default role.
 - `responses/emergency.yml` (`triage_emergency:`, no Rasa domain keys either): the emergency
   signals, compiled into `EmergencyRules` by `read_emergency`. They are not part of the library in
   the database: the service reads the file itself (`bot.service.knowledge`); an import only checks it.
@@ -24,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from bot.core.calendar import CalendarError, calendar
 from bot.core.emergency import EmergencyRules, EmergencyRulesError
 from bot.core.types import Mode
 
@@ -61,6 +63,9 @@ class RoleData:
     area_bound: bool = False
     response_hours: float = 24.0
     escalates_to: str | None = None  # the next role up; None: the admins
+    office_hours: str | None = None  # "mon-fri 08:30-17:00" (bot.core.calendar); None: always staffed
+    time_zone: str | None = None  # None: Europe/Amsterdam
+    closed_days: tuple[str, ...] = ()  # extra closed days, ISO dates
 
 
 @dataclass
@@ -262,6 +267,22 @@ def read_domain(directory: Path, lib: LibraryFiles) -> None:
                 lib.domain_extra[key] = _plain(data[key])
 
 
+def _calendar(path: Path, slug: str, spec: Any) -> tuple[str | None, str | None, tuple[str, ...]]:
+    """A role's office hours, time zone and closed days, checked (`bot.core.calendar`)."""
+    always = spec.get("always_staffed") is True
+    office = None if always else (str(spec["office_hours"]) if spec.get("office_hours") else None)
+    zone = str(spec["time_zone"]) if spec.get("time_zone") else None
+    raw = spec.get("closed_days") or []
+    if not isinstance(raw, list):
+        raw = str(raw).split(",")
+    closed = tuple(sorted(str(day).strip() for day in raw if str(day).strip()))
+    try:
+        parsed = calendar(office, zone, closed)
+    except CalendarError as exc:
+        raise LibraryFileError(path, _line(spec), f"role {slug}: {exc}") from exc
+    return (None if parsed.always else parsed.spec), zone, closed
+
+
 def _read_routing(path: Path, triage: Any, lib: LibraryFiles) -> None:
     if not isinstance(triage, dict):
         raise LibraryFileError(path, 1, "'triage' must be a mapping")
@@ -281,6 +302,7 @@ def _read_routing(path: Path, triage: Any, lib: LibraryFiles) -> None:
         except (TypeError, ValueError) as exc:
             message = f"role {slug}: response_hours must be a number"
             raise LibraryFileError(path, _line(spec), message) from exc
+        office, zone, closed = _calendar(path, str(slug), spec)
         lib.roles[str(slug)] = RoleData(
             slug=str(slug),
             name_en=str(names.get("en") or slug),
@@ -288,6 +310,9 @@ def _read_routing(path: Path, triage: Any, lib: LibraryFiles) -> None:
             area_bound=bool(spec.get("area_bound", False)),
             response_hours=hours,
             escalates_to=str(spec["escalates_to"]) if spec.get("escalates_to") else None,
+            office_hours=office,
+            time_zone=zone,
+            closed_days=closed,
         )
     for name, spec in (triage.get("intents") or {}).items():
         if not isinstance(spec, dict):
@@ -432,6 +457,9 @@ def write_library(lib: LibraryFiles, nlu_dir: Path, domain_dir: Path) -> list[Pa
                     "area_bound": r.area_bound,
                     "response_hours": r.response_hours,
                     **({"escalates_to": r.escalates_to} if r.escalates_to else {}),
+                    **({"office_hours": r.office_hours} if r.office_hours else {"always_staffed": True}),
+                    **({"time_zone": r.time_zone} if r.time_zone else {}),
+                    **({"closed_days": list(r.closed_days)} if r.closed_days else {}),
                 }
                 for r in lib.roles.values()
             },
@@ -473,6 +501,9 @@ def read_thresholds(config_file: Path) -> tuple[float, float, float]:
     role = float(triage.get("role_threshold", 0.6)) if isinstance(triage, dict) else 0.6
     for component in (data or {}).get("pipeline") or []:
         if isinstance(component, dict) and component.get("name") == "FallbackClassifier":
-            return (float(component.get("threshold", 0.5)),
-                    float(component.get("ambiguity_threshold", 0.1)), role)
+            return (
+                float(component.get("threshold", 0.5)),
+                float(component.get("ambiguity_threshold", 0.1)),
+                role,
+            )
     return 0.5, 0.1, role

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.core import conversation as core
 from bot.core.library import Library
-from bot.core.replies import phrase_hours, render, say
+from bot.core.replies import render, say
 from bot.core.staffing import Placement
 from bot.core.types import Action, Decision, IntentScore, Language, Reply
 from bot.service.knowledge import Knowledge
@@ -88,20 +88,22 @@ class Conversations:
             thresholds=self.knowledge.thresholds,
         )
         decision, placement = self.staffed(session, library, decision, citizen)
-        hours = self.knowledge.response_hours(library, decision.role)
+        promised = self.knowledge.promise(library, decision.role)
         question = questions.open_question(
             session,
             citizen,
             original,
             decision,
-            hours,
+            promised.hours,
             library.default_role,
             priority=questions.HANDOFF_PRIORITY,
             placement=placement,
+            promised=promised.made,
+            now=promised.now,
         )
         citizens.set_conversation(citizen, core.after_decision(decision, original.id, question.id))
         replies = render(
-            decision, library, self.settings.contacts, phrase_hours(hours, language), question_id=question.id
+            decision, library, self.settings.contacts, promised.phrased(language), question_id=question.id
         )
         return question, replies
 

@@ -21,7 +21,7 @@ from bot.core import text as textcheck
 from bot.core.emergency import EmergencyRules, detect_emergency
 from bot.core.language import guess_language
 from bot.core.policy import decide, honour
-from bot.core.replies import phrase_hours, render
+from bot.core.replies import render
 from bot.core.types import (
     Action,
     Decision,
@@ -156,7 +156,7 @@ class Decider:
         if decision.action in (Action.EMERGENCY, Action.ROUTE):
             decision, placement = self.conversations.staffed(session, library, decision, citizen)
         record = decisions.row(message.id, language, decision, parse)
-        hours = self.knowledge.response_hours(library, decision.role)
+        promised = self.knowledge.promise(library, decision.role)
 
         def conclude(question_id: int | None) -> list[Reply]:
             """Once the question (if any) has its id: the next prompt, and the replies."""
@@ -164,7 +164,7 @@ class Decider:
                 decision,
                 library,
                 self.settings.contacts,
-                phrase_hours(hours, language),
+                promised.phrased(language),
                 message.id,
                 question_id,
             )
@@ -182,11 +182,13 @@ class Decider:
             citizen,
             message,
             decision,
-            hours,
+            promised.hours,
             library.default_role,
             text="\n".join([*earlier, message.text]) if earlier else None,
             flush=False,
             placement=placement,
+            promised=promised.made,
+            now=promised.now,
         )
 
         def replies_once_stored() -> list[Reply]:
@@ -203,8 +205,9 @@ class Decider:
         if any(d.question is not None and d.question.id is None for d in drafts):
             session.flush()
         decisions.insert_many(session, [d.record for d in drafts if d.record is not None])
-        replies = [self._flood_note(session, d, d.replies() if callable(d.replies) else d.replies)
-                   for d in drafts]
+        replies = [
+            self._flood_note(session, d, d.replies() if callable(d.replies) else d.replies) for d in drafts
+        ]
         reply_ids = enqueue(
             session,
             [
@@ -228,8 +231,9 @@ class Decider:
     def _flood_note(self, session: Session, draft: Draft, replies: list[Reply]) -> list[Reply]:
         if not self.flood.hit(draft.citizen.id, time.monotonic()):
             return replies
-        text = self.knowledge.library(session).text("utter_slow_down", draft.language,
-                                                     **self.settings.contacts.values())
+        text = self.knowledge.library(session).text(
+            "utter_slow_down", draft.language, **self.settings.contacts.values()
+        )
         return [*replies, Reply(text, kind=ReplyKind.NOTICE)]
 
     def _followup(

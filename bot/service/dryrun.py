@@ -11,11 +11,12 @@ from typing import IO
 
 from bot.app import Services, library_is_empty
 from bot.core import text as textcheck
+from bot.core.calendar import lenient
 from bot.core.emergency import EmergencyRules
 from bot.core.language import detect_language, parse_language
 from bot.core.library import Library
 from bot.core.policy import decide
-from bot.core.replies import phrase_hours, render
+from bot.core.replies import render
 from bot.core.types import Action, IntentSpec, Language, Parse, Role
 from bot.nlu.engine import SklearnEngine, train
 from bot.nlu.rasa_format import LibraryFiles, read_library
@@ -27,7 +28,14 @@ BATCH = 512
 
 def library_from_files(lib: LibraryFiles, emergency: EmergencyRules) -> Library:
     roles = {
-        r.slug: Role(r.slug, {"en": r.name_en, "nl": r.name_nl}, r.area_bound, r.response_hours)
+        r.slug: Role(
+            r.slug,
+            {"en": r.name_en, "nl": r.name_nl},
+            r.area_bound,
+            r.response_hours,
+            r.escalates_to,
+            lenient(r.office_hours, r.time_zone, list(r.closed_days)),
+        )
         for r in lib.roles.values()
     }
     intents = {i.name: IntentSpec(i.name, i.mode, i.role) for i in lib.intents.values()}
@@ -124,8 +132,8 @@ def _decide(
             "reply": notice,
         }
     decision = decide(text, lang, parse, library, services.triage.thresholds)
-    hours = services.triage.response_hours(library, decision.role)
-    replies = render(decision, library, services.settings.contacts, phrase_hours(hours, lang))
+    promised = services.triage.promise(library, decision.role)
+    replies = render(decision, library, services.settings.contacts, promised.phrased(lang))
     return {
         "action": decision.action.value,
         "intent": top.name if top else None,

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.core.calendar import Calendar, Promise, promise
 from bot.core.emergency import EmergencyRules
 from bot.core.library import Library
+from bot.core.replies import Expected, expected
 from bot.core.staffing import Placement, Staffing, place
-from bot.core.types import Thresholds
+from bot.core.types import Language, Thresholds
 from bot.nlu.engine import Engine, SklearnEngine
 from bot.nlu.rasa_format import (
     EMERGENCY_FILE,
@@ -56,6 +60,8 @@ class Knowledge:
         self.emergency_file = settings.domain_dir / EMERGENCY_FILE
         self._emergency_stamp = _stamp(self.emergency_file)
         self._emergency = read_emergency(self.emergency_file)  # broken or missing: no start-up
+        # The moment a promise is made from; a test (or a what-if) may fix it, like the engine.
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     @property
     def emergency(self) -> EmergencyRules:
@@ -142,6 +148,27 @@ class Knowledge:
     def response_hours(self, library: Library, role: str | None) -> float:
         role_value = library.role(role)
         return self.settings.response_hours.get(role_value.slug, role_value.response_hours)
+
+    def promise(self, library: Library, role: str | None, now: datetime | None = None) -> Promised:
+        """What a question for `role` arriving `now` (by the clock) is promised: its response hours
+        counted in the role's working time (the calendar was parsed with the cached library)."""
+        now = now or self.clock()
+        hours = self.response_hours(library, role)
+        calendar = library.role(role).calendar
+        return Promised(hours, calendar, promise(calendar, now, hours), now)
+
+
+@dataclass(frozen=True, slots=True)
+class Promised:
+    """A new question's promise: the role's hours of working time from `now` in its calendar."""
+
+    hours: float
+    calendar: Calendar
+    made: Promise
+    now: datetime
+
+    def phrased(self, language: Language) -> Expected:
+        return expected(self.calendar, self.made, self.now, self.hours, language)
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:

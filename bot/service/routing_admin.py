@@ -1,4 +1,4 @@
-"""Routing settings an admin keeps: roles (names, response-time promise, staffed hours), areas
+"""Routing settings an admin keeps: roles (names, response-time promise, office hours), areas
 (postcode ranges) and the professionals who serve them.
 
 Roles and areas are part of the library the policy reads, so changes bump the library version.
@@ -13,13 +13,13 @@ import secrets
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.core.calendar import Calendar, CalendarError, calendar
 from bot.service import users
 from bot.service.queue import audit
 from bot.store import models as m
 from bot.store.library_repo import bump_library_version
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
 _RANGE = re.compile(r"^\d{4}(-\d{4})?$")
 
 
@@ -46,16 +46,15 @@ def professionals(session: Session) -> list[m.Professional]:
     return list(session.scalars(select(m.Professional).order_by(m.Professional.username)))
 
 
-def staffed_hours(value: str) -> str | None:
-    """ "08:00-18:00" or empty (always staffed)."""
-    value = value.strip()
-    if not value:
-        return None
-    if not _HOURS.match(value):
+def office_hours(value: str, zone: str = "", closed: str = "") -> Calendar:
+    """ "mon-fri 08:30-17:00" (or empty: always staffed), a time zone (empty: Europe/Amsterdam)
+    and extra closed days "2026-12-24, 2026-12-31", checked (`bot.core.calendar`)."""
+    try:
+        return calendar(value, zone, closed)
+    except CalendarError as exc:
         raise RoutingError(
-            "staffed hours: HH:MM-HH:MM, for example 08:00-18:00, or empty for always"
-        )
-    return value
+            f"{exc}; office hours look like mon-fri 08:30-17:00, or empty for always staffed"
+        ) from exc
 
 
 def postcode_ranges(value: str) -> str:
@@ -80,19 +79,25 @@ def save_role(
     staffed: str,
     area_bound: bool,
     escalates_to: str = "",
+    time_zone: str = "",
+    closed_days: str = "",
 ) -> m.Role:
     slug = _slug(slug)
     if not name_en.strip() or not name_nl.strip():
         raise RoutingError("a role needs an English and a Dutch display name")
     if not 0 < response_hours <= 24 * 14:
         raise RoutingError("response-time promise: between 0 and 336 hours")
+    hours = office_hours(staffed, time_zone, closed_days)
     role = session.get(m.Role, slug)
     created = role is None
     if role is None:
         role = m.Role(slug=slug)
         session.add(role)
     role.name_en, role.name_nl = name_en.strip(), name_nl.strip()
-    role.response_hours, role.staffed_hours = float(response_hours), staffed_hours(staffed)
+    role.response_hours = float(response_hours)
+    role.staffed_hours = None if hours.always else hours.spec
+    role.time_zone = time_zone.strip() or None
+    role.closed_days = ",".join(sorted(d.isoformat() for d in hours.closed)) or None
     role.area_bound = area_bound
     role.escalates_to = _escalation(session, slug, escalates_to)
     session.flush()
@@ -106,6 +111,8 @@ def save_role(
             "name_nl": role.name_nl,
             "response_hours": role.response_hours,
             "staffed_hours": role.staffed_hours,
+            "time_zone": role.time_zone,
+            "closed_days": role.closed_days,
             "area_bound": area_bound,
             "escalates_to": role.escalates_to,
         },

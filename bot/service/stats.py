@@ -1,7 +1,8 @@
 """The dashboard's numbers, computed from the decisions, messages and questions tables.
 
 The queries only fetch rows; the arithmetic is in pure functions over those rows (so it is the
-same on SQLite and PostgreSQL, and easy to test).
+same on SQLite and PostgreSQL, and easy to test). Reply times count each role's working time
+(`bot.core.calendar`), like its promises; "overdue" compares with the due time, which already does.
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ import csv
 import io
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.core.calendar import ALWAYS_STAFFED, Calendar, working_between
 from bot.store import models as m
+from bot.store.library_repo import role_value
 
 OUTCOMES = ("answer", "route", "emergency")
 
@@ -97,11 +100,16 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (rank - lo)
 
 
-def role_timings(rows: Iterable[tuple[str, datetime, datetime]]) -> list[RoleTiming]:
-    """(role, created_at, answered_at) -> median and 90th percentile hours to the first reply."""
+def role_timings(
+    rows: Iterable[tuple[str, datetime, datetime]], calendars: Mapping[str, Calendar] | None = None
+) -> list[RoleTiming]:
+    """(role, created_at, answered_at) -> median and 90th percentile hours to the first reply,
+    counted in the role's working time (a night or a weekend of waiting is not the team's)."""
     hours: dict[str, list[float]] = {}
     for role, created, answered in rows:
-        hours.setdefault(role, []).append(max(0.0, (answered - created).total_seconds() / 3600))
+        calendar = (calendars or {}).get(role, ALWAYS_STAFFED)
+        waited = working_between(calendar, created, answered)
+        hours.setdefault(role, []).append(waited.total_seconds() / 3600)
     return [
         RoleTiming(role, len(v), percentile(v, 50), percentile(v, 90))
         for role, v in sorted(hours.items())
@@ -134,7 +142,8 @@ def dashboard(session: Session, days: int = 30, now: datetime | None = None) -> 
             m.Question.answered_at.is_not(None), m.Question.created_at >= start
         )
     ).all()
-    timings = role_timings((r[0], r[1], r[2]) for r in answered if r[2] is not None)
+    calendars = {r.slug: role_value(r).calendar for r in session.scalars(select(m.Role))}
+    timings = role_timings(((r[0], r[1], r[2]) for r in answered if r[2] is not None), calendars)
     overdue = list(
         session.scalars(
             select(m.Question)

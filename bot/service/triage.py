@@ -37,7 +37,7 @@ from bot.core.types import (
 from bot.nlu.engine import Engine, SklearnEngine
 from bot.service.conversation import Conversations
 from bot.service.deciding import Decider, Deferred, Draft, IntakeResult, result_of
-from bot.service.knowledge import Knowledge
+from bot.service.knowledge import Knowledge, Promised
 from bot.service.outbox import Sender
 from bot.store import citizens, messages
 from bot.store import models as m
@@ -104,6 +104,9 @@ class TriageService:
 
     def response_hours(self, library: Library, role: str | None) -> float:
         return self.knowledge.response_hours(library, role)
+
+    def promise(self, library: Library, role: str | None, now: datetime | None = None) -> Promised:
+        return self.knowledge.promise(library, role, now)
 
     def delivered_in_app(self, channel: str) -> bool:
         """Whether a reply on `channel` is delivered by the commit that stores it (web chat, API,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from bot.core.calendar import lenient
 from bot.core.emergency import EmergencyRules
 from bot.core.language import detect_language
 from bot.core.library import Area as AreaValue
@@ -35,6 +36,8 @@ def replace_library(session: Session, lib: LibraryFiles, actor: str = "import") 
         row.name_en, row.name_nl = data.name_en, data.name_nl
         row.area_bound, row.response_hours = data.area_bound, data.response_hours
         row.escalates_to = data.escalates_to if data.escalates_to in roles else None
+        row.staffed_hours, row.time_zone = data.office_hours, data.time_zone
+        row.closed_days = ",".join(data.closed_days) or None
         session.add(row)
     session.flush()
     for intent in lib.intents.values():
@@ -82,8 +85,17 @@ def export_library(session: Session) -> LibraryFiles:
     lib.default_role = get_state(session, "library.default_role") or "public_order_officer"
     lib.domain_extra = _unjson(get_state(session, "library.domain_extra")) or {}
     for r in session.scalars(select(m.Role).order_by(m.Role.slug)):
-        lib.roles[r.slug] = RoleData(r.slug, r.name_en, r.name_nl, r.area_bound, r.response_hours,
-                                     r.escalates_to)
+        lib.roles[r.slug] = RoleData(
+            r.slug,
+            r.name_en,
+            r.name_nl,
+            r.area_bound,
+            r.response_hours,
+            r.escalates_to,
+            r.staffed_hours,
+            r.time_zone,
+            tuple(d for d in (r.closed_days or "").split(",") if d),
+        )
     for i in session.scalars(select(m.Intent)):
         lib.intents[i.name] = IntentData(i.name, Mode(i.mode), i.role, i.extra)
     for ex in session.scalars(select(m.TrainingExample).order_by(m.TrainingExample.id)):
@@ -124,11 +136,7 @@ def load_library(
 ) -> Library:
     """The policy's immutable view of the library (approved answers only), with the emergency
     rules the caller read; `fallback_texts` fill in system texts the imported library lacks."""
-    roles = {
-        r.slug: RoleValue(r.slug, {"en": r.name_en, "nl": r.name_nl}, r.area_bound, r.response_hours,
-                          r.escalates_to)
-        for r in session.scalars(select(m.Role))
-    }
+    roles = {r.slug: role_value(r) for r in session.scalars(select(m.Role))}
     intents = {i.name: IntentSpec(i.name, Mode(i.mode), i.role) for i in session.scalars(select(m.Intent))}
     answers: dict[tuple[str, str], str] = {}
     texts: dict[tuple[str, str], str] = dict(fallback_texts or {})
@@ -151,6 +159,19 @@ def load_library(
         texts=texts,
         areas=areas,
         emergency=emergency,
+    )
+
+
+def role_value(r: m.Role) -> RoleValue:
+    """A role row as the core sees it, its calendar parsed once (the library is cached per
+    version, so a message never parses office hours)."""
+    return RoleValue(
+        r.slug,
+        {"en": r.name_en, "nl": r.name_nl},
+        r.area_bound,
+        r.response_hours,
+        r.escalates_to,
+        lenient(r.staffed_hours, r.time_zone, r.closed_days),
     )
 
 

@@ -92,7 +92,10 @@ class Role(Base):
     name_nl: Mapped[str] = mapped_column(String(200))
     area_bound: Mapped[bool] = mapped_column(Boolean, default=False)
     response_hours: Mapped[float] = mapped_column(Float, default=24.0)
-    staffed_hours: Mapped[str | None] = mapped_column(String(64))  # e.g. "08:00-18:00", None = always
+    # Office hours ("mon-fri 08:30-17:00", bot.core.calendar), None = always staffed
+    staffed_hours: Mapped[str | None] = mapped_column(String(255))
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # None: Europe/Amsterdam
+    closed_days: Mapped[str | None] = mapped_column(Text)  # extra closed days, "2026-12-24,..."
     # The next role up when nobody of this role can answer; None: the admins.
     escalates_to: Mapped[str | None] = mapped_column(String(64))
 
@@ -222,6 +225,7 @@ class Question(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     close_reason: Mapped[str | None] = mapped_column(String(32))
     reminded: Mapped[bool] = mapped_column(Boolean, default=False)
+    out_of_hours: Mapped[bool] = mapped_column(Boolean, default=False)  # arrived while its role was closed
     escalations: Mapped[int] = mapped_column(Integer, default=0)  # steps up the escalation path
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     for_admins: Mapped[bool] = mapped_column(Boolean, default=False)  # nobody on the path: admins

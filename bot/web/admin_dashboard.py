@@ -58,7 +58,7 @@ async def dashboard(request: Request, svc: ServicesDep, user: Admin, days: Days 
     top = horizontal_bars([(name, float(n)) for name, n in board.top_intents], "Top intents")
     timing = horizontal_bars(
         [(t.role, round(t.median_hours or 0.0, 1)) for t in board.timings],
-        "Median hours to the first reply per role",
+        "Median working hours to the first reply per role",
         value_format="{:g} h",
     )
     return render(

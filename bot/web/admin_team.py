@@ -120,6 +120,8 @@ def save_role(
     staffed_hours: Annotated[str, Form()] = "",
     area_bound: Annotated[bool, Form()] = False,
     escalates_to: Annotated[str, Form()] = "",
+    time_zone: Annotated[str, Form()] = "",
+    closed_days: Annotated[str, Form()] = "",
 ) -> Response:
     def change(session: Session) -> str:
         routing_admin.save_role(
@@ -132,6 +134,8 @@ def save_role(
             staffed_hours,
             area_bound,
             escalates_to,
+            time_zone,
+            closed_days,
         )
         return "/admin/routing?done=role"
 

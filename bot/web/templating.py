@@ -1,7 +1,8 @@
 """Jinja2 templates for the console (autoescaped: citizen text is untrusted) and `render`.
 
 `render(request, "page.html", **ctx)` adds `user` (or None), `csrf_token` (for forms; htmx sends
-it as a header from the <meta> in base.html) and `nav` (the menu for this user) to the context.
+it as a header from the <meta> in base.html), `nav` (the menu for this user) and `staff_zone` (the
+TIMEZONE setting, for the `when` filter) to the context.
 """
 
 from __future__ import annotations
@@ -10,13 +11,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from starlette.responses import Response
 
-from bot.web.auth import User, csrf_token_for, optional_user
+from bot.core.calendar import DEFAULT_ZONE
+from bot.web.auth import User, csrf_token_for, optional_user, services_of
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -47,8 +51,15 @@ def _iso(value: datetime | None) -> str:
     return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def _when(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%d %b %H:%M UTC") if value else ""
+@pass_context
+def _when(context: Context, value: datetime | None) -> str:
+    """A moment in the staff's time zone (the TIMEZONE setting), with the zone's abbreviation."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    local = value.astimezone(ZoneInfo(context.get("staff_zone") or DEFAULT_ZONE))
+    return local.strftime("%d %b %H:%M %Z")
 
 
 _env = Environment(
@@ -90,6 +101,7 @@ def render(
         "user": user,
         "csrf_token": csrf_token_for(request),
         "nav": nav_for(user, request.url.path),
+        "staff_zone": services_of(request).settings.timezone,
         **ctx,
     }
     return templates.TemplateResponse(

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import update
 
+from bot.core.calendar import calendar, working_between
 from bot.core.types import ButtonPress, Channel, InboundMessage
 from bot.service import stats
 from bot.service.queue import Viewer, reply
@@ -40,6 +41,16 @@ def test_percentiles_and_role_timings() -> None:
     assert timings["police"].median_hours == 0.5
 
 
+def test_reply_times_count_working_time_only() -> None:
+    friday = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)  # 16:00 in Amsterdam
+    monday = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # 10:00
+    calendars = {"fire": calendar("mon-fri 08:30-17:00")}
+    rows = [("fire", friday, monday), ("police", friday, monday)]
+    timings = {t.role: t for t in stats.role_timings(rows, calendars)}
+    assert timings["fire"].median_hours == 2.5  # Friday 16:00-17:00, Monday 08:30-10:00
+    assert timings["police"].median_hours == 66.0  # always staffed: every hour counts
+
+
 def test_dashboard_from_real_traffic_and_its_csv(services) -> None:  # type: ignore[no-untyped-def]
     handle = lambda text, who: services.triage.handle(InboundMessage(Channel.API, who, text))  # noqa: E731
     answered = handle("my smoke alarm keeps beeping every minute", "c1")
@@ -63,7 +74,11 @@ def test_dashboard_from_real_traffic_and_its_csv(services) -> None:  # type: ign
     assert board.auto_answer_rate == 1 / 3
     assert (board.helped_yes, board.helped_no, board.helped_rate) == (1, 0, 1.0)
     timing = {t.role: t for t in board.timings}["community_police_officer"]
-    assert timing.answered == 1 and 2.9 < timing.median_hours < 3.1
+    with services.sessions() as s:  # counted in the role's working time (office hours)
+        q = s.get(m.Question, routed.question_id)
+        office = services.triage.library(s).role(q.role).calendar
+        worked = working_between(office, q.created_at, q.answered_at)
+    assert timing.answered == 1 and abs(timing.median_hours - worked.total_seconds() / 3600) < 0.01
     assert late.question_id in [q.id for q in board.overdue]
     assert ("fire_alarm_beeping", 1) in board.top_intents
     rows = list(csv.reader(io.StringIO(stats.to_csv(board))))

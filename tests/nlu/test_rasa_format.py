@@ -18,7 +18,8 @@ def snapshot(services):  # type: ignore[no-untyped-def]
         intents = sorted(s.execute(select(m.Intent.name, m.Intent.mode, m.Intent.role)).all())
         answers = sorted(s.execute(select(m.Answer.key, m.Answer.language, m.Answer.text)).all())
         roles = sorted(s.execute(select(m.Role.slug, m.Role.name_en, m.Role.name_nl, m.Role.area_bound,
-                                        m.Role.response_hours)).all())
+                                        m.Role.response_hours, m.Role.staffed_hours, m.Role.time_zone,
+                                        m.Role.closed_days)).all())
     return examples, intents, answers, roles
 
 
@@ -59,6 +60,32 @@ def test_export_then_import_is_lossless(sqlite_services, tmp_path: Path) -> None
     write_library(lib, tmp_path / "nlu", tmp_path / "domain")
     import_library_files(sqlite_services, tmp_path / "nlu", tmp_path / "domain")
     assert snapshot(sqlite_services) == before
+
+
+def test_office_hours_survive_the_round_trip_and_bad_ones_name_the_line(tmp_path: Path) -> None:
+    domain = tmp_path / "domain"
+    domain.mkdir()
+    (tmp_path / "nlu").mkdir()
+    (tmp_path / "out_nlu").mkdir()
+    (domain / "routing.yml").write_text(
+        "triage:\n  roles:\n    desk:\n      name: {en: a desk, nl: een balie}\n"
+        "      office_hours: mon-fri 09:00-12:00\n      time_zone: Europe/Brussels\n"
+        "      closed_days: [2026-12-24, 2026-12-31]\n    night:\n      name: {en: night}\n"
+        "      always_staffed: true\n", encoding="utf-8")
+    lib = read_library(tmp_path / "nlu", domain)
+    desk = lib.roles["desk"]
+    assert (desk.office_hours, desk.time_zone, desk.closed_days) == (
+        "mon-fri 09:00-12:00", "Europe/Brussels", ("2026-12-24", "2026-12-31"))
+    assert lib.roles["night"].office_hours is None
+    write_library(lib, tmp_path / "out_nlu", tmp_path / "out")
+    again = read_library(tmp_path / "out_nlu", tmp_path / "out")
+    assert again.roles["desk"] == desk and again.roles["night"] == lib.roles["night"]
+    (domain / "routing.yml").write_text(
+        "triage:\n  roles:\n    desk:\n      name: {en: a desk}\n      office_hours: weekdays 9-5\n",
+        encoding="utf-8")
+    with pytest.raises(LibraryFileError) as info:
+        read_library(tmp_path / "nlu", domain)
+    assert info.value.line == 4 and "role desk: office hours 'weekdays 9-5'" in str(info.value)
 
 
 def test_a_foreign_rasa_project_imports_with_routes_to_the_default_role(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
@@ -48,7 +49,9 @@ def test_route_to_an_area_bound_role_asks_for_the_postcode_once(services) -> Non
     assert first.decision.action is Action.ROUTE
     assert first.decision.role == "community_police_officer", first.decision.reasons
     assert [r.kind for r in first.replies] == ["ack", "ask_area"]
-    assert "24" in first.replies[0].text
+    with services.sessions() as s:  # the reply names the due moment, in Amsterdam time
+        due = s.get(m.Question, first.question_id).due_at.astimezone(ZoneInfo("Europe/Amsterdam"))
+    assert f" {due:%H:%M}." in first.replies[0].text
     area = services.triage.handle(msg("1012 AB"))
     assert area.decision is None and "1012 AB" in area.replies[0].text
     with services.sessions() as s:

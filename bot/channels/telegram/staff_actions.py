@@ -14,6 +14,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bot.channels.telegram.context import Deps
+from bot.core.calendar import in_last_part
 from bot.core.replies import phrase_hours
 from bot.core.types import QuestionStatus
 from bot.service import linking, professional, queue
@@ -293,7 +294,8 @@ def push_card(deps: Deps, question_id: int, prefix: str = "") -> Card | None:
 
 
 def due_for_reminder(deps: Deps) -> list[tuple[int, str]]:
-    """Open, unclaimed questions in the last part of their promised time, each reminded once
+    """Open, unclaimed questions in the last part of their promised working time (their role's
+    calendar), each reminded once
     (a conditional update, so two instances never both remind). Returns (id, reminder text)."""
     now = datetime.now(UTC)
     fraction = deps.settings.reminder_fraction
@@ -309,8 +311,8 @@ def due_for_reminder(deps: Deps) -> list[tuple[int, str]]:
             )
         )
         for question in candidates:
-            total = question.due_at - question.created_at
-            if now < question.due_at - total * fraction:
+            calendar = library.role(question.role).calendar  # time left counts working time
+            if not in_last_part(calendar, question.created_at, question.due_at, now, fraction):
                 continue
             done = session.execute(
                 update(m.Question)

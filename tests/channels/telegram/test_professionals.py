@@ -146,9 +146,9 @@ def test_queue_lists_open_questions_and_reminder_before_the_promised_time(
             await eventually(lambda: len(fake.sent(FENNA)) >= 4, what="queue card")
             assert "inspection" in fake.texts(FENNA)[-1]
 
-            with services.sessions.begin() as session:  # 48 h promised, 10 minutes left
+            with services.sessions.begin() as session:  # a week promised, 10 minutes left
                 question = session.scalars(select(m.Question)).one()
-                question.created_at = datetime.now(UTC) - timedelta(hours=48)
+                question.created_at = datetime.now(UTC) - timedelta(days=7)  # working days, any day
                 question.due_at = datetime.now(UTC) + timedelta(minutes=10)
             reminder = await eventually(
                 lambda: next((t for t in fake.texts(FENNA) if t.startswith("Reminder")), None),
