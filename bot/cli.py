@@ -34,8 +34,23 @@ out = Console()
 err = Console(stderr=True)
 
 
+def _settings() -> Settings:
+    """The settings, or a plain message naming what is wrong (never a traceback) and exit 2."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(p) for p in error["loc"]).upper()
+            text = error["msg"].removeprefix("Value error, ")
+            problems.append(text if name in text else f"{name}: {text}")
+        raise _fail(f"cannot start: {'; '.join(problems)}", code=2) from None
+
+
 def _services() -> Services:
-    return build(Settings())
+    return build(_settings())
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -609,10 +624,10 @@ def serve(
 
     import uvicorn
 
-    settings = Settings()
+    settings = _settings()
     if engine:
         os.environ["ENGINE"] = engine
-        settings = Settings()
+        settings = _settings()
     services = build(settings)
     if library_is_empty(services):
         import_library_files(services)

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from bot.core.replies import Contacts
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "production")
 
 
 class Settings(BaseSettings):
@@ -18,7 +19,7 @@ class Settings(BaseSettings):
 
     triage_data_dir: Path = Field(default=Path("var"))
     database_url: str = ""  # default: SQLite file in the data dir
-    environment: str = "development"  # development / production
+    environment: str = "development"  # development / production, any case
 
     # Library and engine
     nlu_dir: Path = PROJECT_ROOT / "nlu_data"
@@ -63,12 +64,26 @@ class Settings(BaseSettings):
             return {k.strip(): float(v) for k, v in pairs}
         return value
 
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _known_environment(cls, value: object) -> str:
+        """Read in any case ("Production" is production); anything else stops the start, so a
+        typo never runs production with the development secret and an open API."""
+        name = str(value).strip().lower()
+        if name not in ENVIRONMENTS:
+            raise ValueError(f"ENVIRONMENT must be {' or '.join(ENVIRONMENTS)}, not {str(value)!r}")
+        return name
+
     @field_validator("secret_key")
     @classmethod
     def _real_secret_outside_dev(cls, value: str, info) -> str:  # type: ignore[no-untyped-def]
         if info.data.get("environment") == "production" and value.startswith("dev-insecure"):
             raise ValueError("SECRET_KEY must be set to a real secret in production")
         return value
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
 
     @property
     def data_dir(self) -> Path:
