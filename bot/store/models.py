@@ -121,6 +121,9 @@ class TrainingExample(Base):
     language: Mapped[str] = mapped_column(String(8))
     text: Mapped[str] = mapped_column(Text)
     source_file: Mapped[str | None] = mapped_column(String(200))
+    # The citizen's inbound message this example was taught from (None: the library files or an
+    # admin's own words): erasure and retention remove the example with the message.
+    source_message_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
