@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_message_chars: int = 4096
+    # Request bodies over this are refused with 413 (bot/web/limits.py); no route takes uploads.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     outbox_interval_seconds: float = 0.5
     outbox_max_attempts: int = 8
     secret_key: str = "dev-insecure-secret-change-me"

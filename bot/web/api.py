@@ -28,6 +28,7 @@ from bot.service.triage import PressRefused, PressResult
 from bot.store import citizens, messages
 from bot.store import models as m
 from bot.web.deps import DispatcherDep, ServicesDep
+from bot.web.limits import BodyLimit
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +229,9 @@ def create_app(services: Services | None = None) -> FastAPI:
                   description="Intake API of the citizen Q&A triage service.")
     from bot.web import plugins
 
-    plugins.install(app, services.settings if services else Settings())
+    settings = services.settings if services else Settings()
+    plugins.install(app, settings)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # outermost: refuse before anything
 
     default_openapi = app.openapi
 
