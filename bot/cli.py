@@ -658,6 +658,8 @@ def serve(
 
     import uvicorn
 
+    from bot.logs import uvicorn_log_config
+
     settings = _settings()
     if engine:
         os.environ["ENGINE"] = engine
@@ -673,6 +675,7 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level="info",
+        log_config=uvicorn_log_config(),  # the access log without citizens' identities
     )
 
 
