@@ -110,6 +110,7 @@ def export_citizen(session: Session, citizen_id: int) -> dict[str, Any]:
                 "id": msg.id,
                 "direction": msg.direction,
                 "text": msg.text,
+                **({"as_received": msg.raw_text} if msg.raw_text else {}),
                 "language": msg.language,
                 "kind": msg.kind,
                 "author": msg.author,

@@ -90,7 +90,7 @@ def purge(session: Session, retention_days: int, now: datetime | None = None) ->
     messages = session.execute(
         update(m.Message)
         .where(m.Message.created_at < cutoff, not_(open_question), m.Message.text != EXPIRED)
-        .values(text=EXPIRED)
+        .values(text=EXPIRED, raw_text=None)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
 

@@ -192,6 +192,9 @@ class Message(Base):
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str | None] = mapped_column(String(200))  # channel's id, for dedup
     text: Mapped[str] = mapped_column(ExactText)
+    # The text as received, JSON-escaped, when it was not valid Unicode (a lone surrogate): `text`
+    # then holds U+FFFD in its place (bot.core.text.well_formed).
+    raw_text: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(8))
     kind: Mapped[str] = mapped_column(String(16), default="text")
     question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"))

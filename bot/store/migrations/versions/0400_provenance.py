@@ -1,5 +1,5 @@
 """provenance of citizens' words: a training example records the inbound message it came from;
-audit entries and decision reasons written before this hold no message text any more
+a message keeps its text as received (escaped) when it was not valid Unicode; audit entries and decision reasons written before this hold no message text any more
 
 Revision ID: 0400_provenance
 Revises: 0004
@@ -27,6 +27,8 @@ def _json(value):  # type: ignore[no-untyped-def]
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("raw_text", sa.Text(), nullable=True))
     with op.batch_alter_table("training_examples", schema=None) as batch_op:
         batch_op.add_column(sa.Column("source_message_id", sa.Integer(), nullable=True))
         batch_op.create_index("ix_training_examples_source_message_id", ["source_message_id"])
@@ -78,3 +80,5 @@ def downgrade() -> None:
     with op.batch_alter_table("training_examples", schema=None) as batch_op:
         batch_op.drop_index("ix_training_examples_source_message_id")
         batch_op.drop_column("source_message_id")
+    with op.batch_alter_table("messages", schema=None) as batch_op:
+        batch_op.drop_column("raw_text")
