@@ -237,7 +237,10 @@ def create_app(services: Services | None = None) -> FastAPI:
             await asyncio.gather(*tasks, return_exceptions=True)
             await asyncio.to_thread(svc.intake.stop)
 
-    app = FastAPI(title="Citizen triage", version="1", lifespan=lifespan,
+    # No /docs or /redoc: FastAPI's pages load Swagger UI and ReDoc from a CDN with an inline
+    # script, which the Content-Security-Policy blocks (a blank page), and no local copy of them
+    # is installed. The schema is at /openapi.json for any OpenAPI viewer (README).
+    app = FastAPI(title="Citizen triage", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Intake API of the citizen Q&A triage service.")
     from bot.web import plugins
 
