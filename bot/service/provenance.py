@@ -120,11 +120,21 @@ def delete_marked_models(session: Session, mark: dict[str, Any], keep: str) -> l
         record.path = ""
         gone.append(record.version)
     current = marked(session)
-    if current is not None and current.get("marked_at") == mark.get("marked_at"):
-        set_state(session, MARK_KEY, json.dumps({}))
-    elif current is not None:
-        current["models"] = [v for v in current["models"] if v not in gone]
-        set_state(session, MARK_KEY, json.dumps(current))
+    if current is not None:
+        # What is left: another engine's active model (its own next retrain replaces it) and,
+        # after an erasure during this retrain, every model including the new one, which may
+        # have been trained on the words erased meanwhile.
+        newer = current.get("marked_at") != mark.get("marked_at")
+        versions = set(current["models"]) | ({keep} if newer else set())
+        left = session.scalars(
+            select(m.ModelRecord.version).where(
+                m.ModelRecord.version.in_(versions),
+                m.ModelRecord.path != "",
+                m.ModelRecord.version != ("" if newer else keep),
+            )
+        )
+        current["models"] = sorted(left)
+        set_state(session, MARK_KEY, json.dumps(current if current["models"] else {}))
     return gone
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+SCRUB_WAIT_MS = 5000
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
@@ -41,7 +44,13 @@ def scrub(engine: Engine) -> bool:
     if engine.dialect.name != "sqlite":
         return True
     with engine.connect() as conn:
-        busy, _frames, _copied = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={SCRUB_WAIT_MS}")  # readers finish in ms
+        try:
+            busy, _frames, _copied = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        finally:
+            conn.exec_driver_sql("PRAGMA busy_timeout=30000")
+    if busy:
+        log.warning("the write-ahead log was busy: erased pages leave it at the next checkpoint")
     return not busy
 
 

@@ -179,3 +179,23 @@ def test_the_console_erases_says_the_model_learned_the_words_and_retrains_on_req
         page = client.get("/admin/retrain").text
         assert 'id="retrain-needed"' not in page and retrain.PRIVACY_REASON in page
     assert not old_model.exists() and files_holding(services.settings.data_dir, MARKER) == []
+
+
+def test_an_erasure_during_the_retrain_keeps_the_new_model_marked(sqlite_services):  # type: ignore[no-untyped-def]
+    services = sqlite_services
+    small_library(services)
+    with services.sessions.begin() as s:
+        first = train_from_db(s, services.settings.models_dir).result.engine.version
+        mark = provenance.mark_models(s, datetime(2026, 1, 1, tzinfo=UTC))
+        lib.add_example(s, "ada", "noise_nuisance", "the neighbours play drums at night")  # new data
+        second = train_from_db(s, services.settings.models_dir).result.engine.version  # the retrain's
+        provenance.mark_models(s, datetime(2026, 1, 2, tzinfo=UTC))  # another erasure meanwhile
+        gone = provenance.delete_marked_models(s, mark, keep=second)
+        left = provenance.marked(s)
+    assert gone == [first]
+    assert left is not None and left["models"] == [second]  # the next retrain replaces it too
+    with services.sessions.begin() as s:
+        lib.add_example(s, "ada", "noise_nuisance", "a dog barks all day next door")
+        third = train_from_db(s, services.settings.models_dir).result.engine.version
+        assert provenance.delete_marked_models(s, left, keep=third) == [second]
+        assert provenance.marked(s) is None
