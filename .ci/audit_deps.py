@@ -6,7 +6,9 @@ a pass that checked nothing). This script runs pip-audit first and trusts it onl
 every package; otherwise it falls back to https://pypi.org/pypi/NAME/json, whose `vulnerabilities`
 list is authoritative for the latest release: an installed package that is the latest release is
 audited that way; one that is older cannot be, and is listed as unaudited (never counted as a pass).
-Exit 1 on any known vulnerability; 0 otherwise, with the audited/unaudited counts printed.
+Exit 1 on any known vulnerability; 2 when it could not check a single package (no network, no
+service: said in so many words, never "no known vulnerabilities"); 0 otherwise, with the
+audited/unaudited counts printed.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ def pip_audit() -> dict | None:
         report = json.loads(run.stdout)
     except ValueError:
         print(f"pip-audit gave no report (exit {run.returncode}): {run.stderr.strip()[-300:]}")
+        return None
+    if not report.get("dependencies"):
+        print("pip-audit audited no package at all; using the project JSON instead")
         return None
     skipped = [d for d in report["dependencies"] if "skip_reason" in d]
     if skipped:
@@ -77,6 +82,12 @@ def main() -> int:
         print("\n".join(found))
         return 1 if found else 0
     audited, unaudited, vulnerable = latest_release_check()
+    if not audited:
+        print(f"NOT CHECKED: could not audit any of the {len(unaudited)} installed packages, so this "
+              "says nothing about known vulnerabilities.")
+        for line in unaudited[:10]:
+            print(f"  unaudited  {line}")
+        return 2
     print(f"audited (latest release, PyPI advisories): {len(audited)}; known vulnerabilities: "
           f"{len(vulnerable)}; not auditable here (older than the latest release): {len(unaudited)}")
     for line in vulnerable:

@@ -34,8 +34,23 @@ out = Console()
 err = Console(stderr=True)
 
 
+def _settings() -> Settings:
+    """The settings, or a plain message naming what is wrong (never a traceback) and exit 2."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(p) for p in error["loc"]).upper()
+            text = error["msg"].removeprefix("Value error, ")
+            problems.append(text if name in text else f"{name}: {text}")
+        raise _fail(f"cannot start: {'; '.join(problems)}", code=2) from None
+
+
 def _services() -> Services:
-    return build(Settings())
+    return build(_settings())
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -548,6 +563,10 @@ def _citizen_id(session, ref: str) -> int:  # type: ignore[no-untyped-def]
 @privacy_app.command("purge")
 def privacy_purge(
     days: Annotated[int | None, typer.Option(help="Override RETENTION_DAYS for this run.")] = None,
+    retrain_now: Annotated[
+        bool | None,
+        typer.Option("--retrain/--no-retrain", help="When the model learned expired words: retrain now."),
+    ] = None,
 ) -> None:
     """Anonymise citizens' messages and identities older than the retention period."""
     from bot.service import retention
@@ -555,6 +574,7 @@ def privacy_purge(
     services = _services()
     report = retention.run(services.sessions, days or services.settings.retention_days)
     out.print(f"older than {report.cutoff:%Y-%m-%d %H:%M} UTC: {report.counts()}")
+    _offer_retrain(services, retrain_now)
 
 
 @privacy_app.command("export")
@@ -580,22 +600,51 @@ def privacy_export(
 def privacy_erase(
     citizen: Annotated[str, typer.Argument(help="Citizen id, or channel:external_id.")],
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    retrain_now: Annotated[
+        bool | None,
+        typer.Option(
+            "--retrain/--no-retrain",
+            help="When the model learned from this citizen's words: retrain now (default: ask).",
+        ),
+    ] = None,
 ) -> None:
-    """Erase one citizen's messages and questions' text (right to erasure); audited."""
-    from bot.service.privacy import erase_citizen
-    from bot.service.queue import audit
-    from bot.store import models as m
+    """Erase one citizen's messages, questions' text and the library's copies of their words
+    (right to erasure); audited."""
+    from bot.service.privacy import erase
 
     services = _services()
     if not yes:
         typer.confirm(f"Erase everything held about citizen {citizen}?", abort=True)
-    with services.sessions.begin() as session:
+    with services.sessions() as session:
         cid = _citizen_id(session, citizen)
-        row = session.get(m.Citizen, cid)
-        assert row is not None
-        counts = erase_citizen(session, row)
-        audit(session, "cli", "privacy.erase", f"citizen:{cid}", counts)
+    counts = erase(services.sessions, cid, "cli")
     out.print(f"erased citizen {cid}: {counts}")
+    _offer_retrain(services, retrain_now)
+
+
+def _offer_retrain(services: Services, retrain_now: bool | None) -> None:
+    """Models that learned erased or expired words are replaced when the admin says so."""
+    from bot.service import provenance, retrain
+
+    with services.sessions() as session:
+        mark = provenance.marked(session)
+    if mark is None:
+        return
+    out.print(f"{len(mark['models'])} model(s) learned from the removed words.")
+    if retrain_now is None and sys.stdin.isatty():
+        retrain_now = typer.confirm("Retrain now and delete them?", default=False)
+    if not retrain_now:
+        out.print("Retrain later: `triage privacy purge --retrain`, or Retrain in the console.")
+        return
+    try:
+        retrain.start(services, "cli").join()
+    except retrain.RetrainError as exc:
+        raise _fail(str(exc)) from exc
+    with services.sessions() as session:
+        final = retrain.status(session)
+    if final.get("state") != "done":
+        raise _fail(f"retrain {final.get('state')}: {final.get('error') or final.get('reason')}")
+    out.print(f"model {final.get('candidate')} is active: {final.get('reason')}")
 
 
 # -- serving ------------------------------------------------------------------------------------
@@ -613,10 +662,12 @@ def serve(
 
     import uvicorn
 
-    settings = Settings()
+    from bot.logs import uvicorn_log_config
+
+    settings = _settings()
     if engine:
         os.environ["ENGINE"] = engine
-        settings = Settings()
+        settings = _settings()
     services = build(settings)
     if library_is_empty(services):
         import_library_files(services)
@@ -628,6 +679,7 @@ def serve(
         port=port or settings.port,
         workers=workers,
         log_level="info",
+        log_config=uvicorn_log_config(),  # the access log without citizens' identities
     )
 
 

@@ -12,6 +12,7 @@ from bot.core.calendar import DEFAULT_ZONE, zone
 from bot.core.replies import Contacts
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "production")
 
 
 class Settings(BaseSettings):
@@ -19,7 +20,7 @@ class Settings(BaseSettings):
 
     triage_data_dir: Path = Field(default=Path("var"))
     database_url: str = ""  # default: SQLite file in the data dir
-    environment: str = "development"  # development / production
+    environment: str = "development"  # development / production, any case
 
     # Library and engine
     nlu_dir: Path = PROJECT_ROOT / "nlu_data"
@@ -51,6 +52,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     max_message_chars: int = 4096
+    # Request bodies over this are refused with 413 (bot/web/limits.py); no route takes uploads.
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     outbox_interval_seconds: float = 0.5
     outbox_max_attempts: int = 8
     secret_key: str = "dev-insecure-secret-change-me"
@@ -71,12 +74,26 @@ class Settings(BaseSettings):
     def _known_zone(cls, value: str) -> str:
         return zone(value)  # a CalendarError (a ValueError) names the setting's problem
 
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _known_environment(cls, value: object) -> str:
+        """Read in any case ("Production" is production); anything else stops the start, so a
+        typo never runs production with the development secret and an open API."""
+        name = str(value).strip().lower()
+        if name not in ENVIRONMENTS:
+            raise ValueError(f"ENVIRONMENT must be {' or '.join(ENVIRONMENTS)}, not {str(value)!r}")
+        return name
+
     @field_validator("secret_key")
     @classmethod
     def _real_secret_outside_dev(cls, value: str, info) -> str:  # type: ignore[no-untyped-def]
         if info.data.get("environment") == "production" and value.startswith("dev-insecure"):
             raise ValueError("SECRET_KEY must be set to a real secret in production")
         return value
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
 
     @property
     def data_dir(self) -> Path:

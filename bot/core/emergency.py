@@ -181,8 +181,8 @@ def _compile(where: tuple[str | int, ...], spec: object) -> re.Pattern[str]:
 @dataclass(frozen=True, slots=True)
 class EmergencySignal:
     is_emergency: bool
-    danger: str | None  # the phrase that matched
-    reason: str
+    danger: str | None  # the phrase that matched (citizen's words: never stored)
+    reason: str  # the rule that decided (family and framing names only): stored with the decision
 
 
 def detect_emergency(text: str, rules: EmergencyRules) -> EmergencySignal:
@@ -197,14 +197,16 @@ def detect_emergency(text: str, rules: EmergencyRules) -> EmergencySignal:
             for match in family.pattern.finditer(sentence):
                 phrase = match.group(0).strip()
                 frame = _first(rules.not_now, sentence, *_reach(sentence, match))
+                # The reason names the rule, never the citizen's words: it is stored with the
+                # decision, and a pattern such as "accident .{0,80} trapped" spans their text.
                 if frame is None:
-                    return EmergencySignal(True, phrase, f"danger {family.name} '{phrase}'")
+                    return EmergencySignal(True, phrase, f"danger {family.name}")
                 now = _first(rules.now, sentence)
                 if now is not None:
-                    reason = f"danger {family.name} '{phrase}' ({frame.name}, but {now.name})"
+                    reason = f"danger {family.name} ({frame.name}, but {now.name})"
                     return EmergencySignal(True, phrase, reason)
                 stood_down = stood_down or EmergencySignal(
-                    False, phrase, f"danger {family.name} '{phrase}' stood down: {frame.name}"
+                    False, phrase, f"danger {family.name} stood down: {frame.name}"
                 )
     return stood_down or EmergencySignal(False, None, "no danger signal")
 

@@ -4,6 +4,7 @@ classified and what to say if not."""
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from enum import StrEnum
@@ -26,6 +27,18 @@ PROBLEM_TEXT_KEYS = {
 }
 
 _SPACE = re.compile(r"\s+")
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def well_formed(text: str) -> tuple[str, str | None]:
+    """A text that is valid Unicode, and the text as received when it was not: a JSON "\\ud800"
+    escape gives a lone surrogate, which no UTF-8 page, file or database can hold. It becomes
+    U+FFFD (what a reader sees); the original is kept JSON-escaped, exactly, beside it."""
+    if not _LONE_SURROGATE.search(text):
+        return text, None
+    return _LONE_SURROGATE.sub("\ufffd", text), json.dumps(text)
 
 
 def classifiable(text: str, max_chars: int = MAX_CHARS) -> str:

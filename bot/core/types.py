@@ -189,6 +189,7 @@ class InboundMessage:
     language_hint: Language | None = None  # a weak hint (Telegram app language): breaks ties only
     media: str | None = None  # a photo, voice message, sticker...: `text` is its caption, if any
     assisted: Assisted | None = None
+    raw: str | None = None  # the text as received, JSON-escaped, when it was not valid Unicode
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,6 @@ from sklearn.pipeline import FeatureUnion
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core.types import Direction
 from bot.nlu.engine import normalise
 from bot.store import models as m
 
@@ -122,13 +121,3 @@ def groups(session: Session, days: int = 30, distance: float = DISTANCE) -> list
         votes = Counter(u.predicted for u in members if u.predicted)
         out.append(Group(members, votes.most_common(1)[0][0] if votes else None))
     return out
-
-
-def texts_of(session: Session, message_ids: Sequence[int]) -> list[tuple[str, str | None]]:
-    """(text, language) of inbound messages, for turning a group into training examples."""
-    rows = session.execute(
-        select(m.Message.text, m.Message.language).where(
-            m.Message.id.in_(list(message_ids)), m.Message.direction == Direction.IN.value
-        )
-    ).all()
-    return [(r[0], r[1]) for r in rows]

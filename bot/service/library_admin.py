@@ -84,9 +84,7 @@ def intent_summaries(session: Session) -> list[IntentSummary]:
         helped[(str(intent), str(feedback))] = n
     drafts: dict[str, int] = dict(
         session.execute(
-            select(m.Answer.key, func.count())
-            .where(m.Answer.status == "draft")
-            .group_by(m.Answer.key)
+            select(m.Answer.key, func.count()).where(m.Answer.status == "draft").group_by(m.Answer.key)
         ).all()
     )
     return [
@@ -241,8 +239,9 @@ def check_placeholders(text: str, previous: str) -> None:
     unknown = unknown_placeholders(text, known)
     if unknown:
         names = ", ".join(f"{{{p}}}" for p in sorted(ORGANISATION_PLACEHOLDERS))
-        raise LibraryError(f"unknown placeholder {{{unknown[0]}}}: citizens would read it as it is. "
-                           f"Use one of {names}")
+        raise LibraryError(
+            f"unknown placeholder {{{unknown[0]}}}: citizens would read it as it is. Use one of {names}"
+        )
 
 
 def approve(session: Session, actor: str, answer_id: int) -> m.Answer:
@@ -330,8 +329,15 @@ def examples(session: Session, intent: str) -> list[m.TrainingExample]:
 
 
 def add_example(
-    session: Session, actor: str, intent: str, text: str, language: str | None = None
+    session: Session,
+    actor: str,
+    intent: str,
+    text: str,
+    language: str | None = None,
+    source_message_id: int | None = None,
 ) -> m.TrainingExample:
+    """`source_message_id`: the citizen's inbound message the text comes from, so that erasing
+    or expiring that message removes the example too. The audit entry holds ids, never the text."""
     get_intent(session, intent)
     body = " ".join(text.split())
     if not body:
@@ -345,26 +351,52 @@ def add_example(
         )
     ).first()
     if existing is not None:
+        if existing.source_message_id is None and source_message_id is not None:
+            existing.source_message_id = source_message_id  # a citizen's words now: theirs to erase
         return existing
-    example = m.TrainingExample(intent=intent, language=language, text=body, source_file=None)
+    example = m.TrainingExample(
+        intent=intent, language=language, text=body, source_file=None, source_message_id=source_message_id
+    )
     session.add(example)
     session.flush()
-    audit(session, actor, "example.add", f"intent:{intent}", {"text": body, "language": language})
+    audit(
+        session,
+        actor,
+        "example.add",
+        f"intent:{intent}",
+        {"example_id": example.id, "language": language, "source_message_id": source_message_id},
+    )
     return example
+
+
+def add_examples_from_messages(
+    session: Session, actor: str, intent: str, message_ids: list[int]
+) -> list[m.TrainingExample]:
+    """Citizens' questions (unrecognised ones, grouped) become examples of `intent`, each
+    remembering the message it came from."""
+    if not message_ids:
+        raise LibraryError("choose at least one question")
+    rows = session.execute(
+        select(m.Message.id, m.Message.text, m.Message.language).where(
+            m.Message.id.in_(message_ids), m.Message.direction == Direction.IN.value
+        )
+    ).all()
+    return [
+        add_example(session, actor, intent, text, language if language in LANGUAGES else None, message_id)
+        for message_id, text, language in rows
+    ]
 
 
 def remove_example(session: Session, actor: str, example_id: int) -> None:
     example = session.get(m.TrainingExample, example_id)
     if example is None:
         raise LibraryError(f"example {example_id} does not exist")
-    audit(session, actor, "example.remove", f"intent:{example.intent}", {"text": example.text})
+    audit(session, actor, "example.remove", f"intent:{example.intent}", {"example_id": example.id})
     session.delete(example)
     session.flush()
 
 
-def move_example(
-    session: Session, actor: str, example_id: int, to_intent: str
-) -> m.TrainingExample:
+def move_example(session: Session, actor: str, example_id: int, to_intent: str) -> m.TrainingExample:
     example = session.get(m.TrainingExample, example_id)
     if example is None:
         raise LibraryError(f"example {example_id} does not exist")
@@ -383,7 +415,7 @@ def move_example(
         actor,
         "example.move",
         f"intent:{example.intent}",
-        {"text": example.text, "to": to_intent},
+        {"example_id": example.id, "to": to_intent},
     )
     if clash is not None:  # already an example there: the move is a removal
         session.delete(example)
@@ -412,9 +444,7 @@ def suggest_from_reply(session: Session, viewer: Viewer, question_id: int) -> m.
     if reply is None:
         raise LibraryError("reply to the question first, then suggest the reply")
     already = session.scalars(
-        select(m.Answer).where(
-            m.Answer.suggested_from_question == question.id, m.Answer.status == "draft"
-        )
+        select(m.Answer).where(m.Answer.suggested_from_question == question.id, m.Answer.status == "draft")
     ).first()
     if already is not None:
         return already
@@ -479,6 +509,7 @@ def approve_suggestion(
             intent,
             question.text,
             question.language if question.language in LANGUAGES else None,
+            source_message_id=question.message_id,
         )
     return answer
 

@@ -2,7 +2,10 @@
 
 Erasing keeps the citizen row (the channel needs it to confirm, and to talk again) and the
 questions' bare facts for the statistics (role, intent, times); it removes every message, the
-decisions, the outbox rows, the professionals' notes, and the questions' text.
+decisions, the outbox rows, the professionals' notes, the questions' text, and the copies of
+their words in the library (bot/service/provenance.py: training examples, answers suggested from
+replies to them, and it marks the models for retraining). Afterwards no copy stays in SQLite's
+files (secure_delete and a checkpoint, `bot.store.db.scrub`).
 """
 
 from __future__ import annotations
@@ -10,12 +13,15 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.conversation import CLOSED
 from bot.core.types import QuestionStatus
+from bot.service import provenance
+from bot.service.queue import audit
 from bot.store import citizens
 from bot.store import models as m
+from bot.store.db import scrub_after_commit
 
 ERASED = "[erased]"
 
@@ -27,19 +33,16 @@ def erase_citizen(session: Session, citizen: m.Citizen) -> dict[str, int]:
     session.flush()
     message_ids = select(m.Message.id).where(m.Message.citizen_id == citizen.id)
     question_ids = select(m.Question.id).where(m.Question.citizen_id == citizen.id)
-    counts = {
+    copies = provenance.forget(session, message_ids, question_ids, ERASED, keep_approved=False)
+    counts = copies.counts() | {
         "outbox": session.execute(
             delete(m.OutboxItem).where(m.OutboxItem.message_id.in_(message_ids))
         ).rowcount,  # type: ignore[attr-defined]
         "decisions": session.execute(
             delete(m.DecisionRecord).where(m.DecisionRecord.message_id.in_(message_ids))
         ).rowcount,  # type: ignore[attr-defined]
-        "notes": session.execute(
-            delete(m.Note).where(m.Note.question_id.in_(question_ids))
-        ).rowcount,  # type: ignore[attr-defined]
-        "messages": session.execute(
-            delete(m.Message).where(m.Message.citizen_id == citizen.id)
-        ).rowcount,  # type: ignore[attr-defined]
+        "notes": session.execute(delete(m.Note).where(m.Note.question_id.in_(question_ids))).rowcount,  # type: ignore[attr-defined]
+        "messages": session.execute(delete(m.Message).where(m.Message.citizen_id == citizen.id)).rowcount,  # type: ignore[attr-defined]
     }
     session.execute(
         update(m.Question)
@@ -53,6 +56,19 @@ def erase_citizen(session: Session, citizen: m.Citizen) -> dict[str, int]:
         update(m.Question).where(m.Question.citizen_id == citizen.id).values(text=ERASED)
     ).rowcount  # type: ignore[attr-defined]
     session.expire_all()  # bulk statements bypassed the identity map
+    scrub_after_commit(session)
+    return counts
+
+
+def erase(sessions: sessionmaker[Session], citizen_id: int, actor: str) -> dict[str, int] | None:
+    """Erase one citizen in its own transaction, audited (counts only). None when there is no
+    such citizen."""
+    with sessions.begin() as session:
+        citizen = session.get(m.Citizen, citizen_id)
+        if citizen is None:
+            return None
+        counts = erase_citizen(session, citizen)
+        audit(session, actor, "privacy.erase", f"citizen:{citizen_id}", counts)
     return counts
 
 
@@ -62,22 +78,16 @@ def export_citizen(session: Session, citizen_id: int) -> dict[str, Any]:
     if citizen is None:
         raise LookupError(f"citizen {citizen_id} not found")
     messages = list(
-        session.scalars(
-            select(m.Message).where(m.Message.citizen_id == citizen_id).order_by(m.Message.id)
-        )
+        session.scalars(select(m.Message).where(m.Message.citizen_id == citizen_id).order_by(m.Message.id))
     )
     decisions = {
         d.message_id: d
         for d in session.scalars(
-            select(m.DecisionRecord).where(
-                m.DecisionRecord.message_id.in_([msg.id for msg in messages])
-            )
+            select(m.DecisionRecord).where(m.DecisionRecord.message_id.in_([msg.id for msg in messages]))
         )
     }
     questions = list(
-        session.scalars(
-            select(m.Question).where(m.Question.citizen_id == citizen_id).order_by(m.Question.id)
-        )
+        session.scalars(select(m.Question).where(m.Question.citizen_id == citizen_id).order_by(m.Question.id))
     )
 
     def iso(value: Any) -> str | None:
@@ -100,6 +110,7 @@ def export_citizen(session: Session, citizen_id: int) -> dict[str, Any]:
                 "id": msg.id,
                 "direction": msg.direction,
                 "text": msg.text,
+                **({"as_received": msg.raw_text} if msg.raw_text else {}),
                 "language": msg.language,
                 "kind": msg.kind,
                 "author": msg.author,

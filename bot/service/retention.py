@@ -7,7 +7,11 @@ blanked; the professionals' notes on it are deleted; an outbox row loses its pay
 a citizen idle for the whole period loses its channel identity and postcode. Work still in progress
 is left alone until it is done: an open or claimed question keeps its messages and its citizen (a
 professional still has to answer them), and so does a citizen with a reply still to be sent.
-Staff login attempts (usernames, addresses) older than the period are deleted.
+Staff login attempts (usernames, addresses) older than the period are deleted. Copies of expired
+words in the library go too (bot/service/provenance.py): training examples taught from an expired
+message are deleted and the models marked for retraining; answer drafts suggested from a reply to
+an expired question are blanked; an approved answer in use stays, as the organisation's reviewed
+text, without its link to the question. Afterwards SQLite's files hold no copy (`bot.store.db.scrub`).
 
 Idempotent: a second run in the same instant changes nothing. Runs from the CLI
 (`triage privacy purge`) and hourly in `triage serve` (bot/service/retention_part.py).
@@ -24,8 +28,10 @@ from sqlalchemy.orm import Session
 
 from bot.core.conversation import CLOSED
 from bot.core.types import OutboxStatus, QuestionStatus
+from bot.service import provenance
 from bot.store import citizens
 from bot.store import models as m
+from bot.store.db import scrub_after_commit
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,8 @@ class PurgeReport:
     outbox: int = 0
     citizens: int = 0
     login_attempts: int = 0
+    examples: int = 0
+    answers: int = 0
 
     def counts(self) -> dict[str, int]:
         return {k: v for k, v in asdict(self).items() if k != "cutoff"}
@@ -69,6 +77,9 @@ def purge(session: Session, retention_days: int, now: datetime | None = None) ->
 
     expired_messages = select(m.Message.id).where(
         m.Message.created_at < cutoff, not_(open_question))
+    old_questions = and_(m.Question.created_at < cutoff, m.Question.status.not_in(OPEN))
+    copies = provenance.forget(session, expired_messages, select(m.Question.id).where(old_questions),
+                               EXPIRED, keep_approved=True)
     outbox = session.execute(
         update(m.OutboxItem)
         .where(m.OutboxItem.message_id.in_(expired_messages),
@@ -79,11 +90,10 @@ def purge(session: Session, retention_days: int, now: datetime | None = None) ->
     messages = session.execute(
         update(m.Message)
         .where(m.Message.created_at < cutoff, not_(open_question), m.Message.text != EXPIRED)
-        .values(text=EXPIRED)
+        .values(text=EXPIRED, raw_text=None)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
 
-    old_questions = and_(m.Question.created_at < cutoff, m.Question.status.not_in(OPEN))
     notes = session.execute(
         delete(m.Note).where(m.Note.question_id.in_(select(m.Question.id).where(old_questions)))
         .execution_options(synchronize_session=False)
@@ -108,7 +118,11 @@ def purge(session: Session, retention_days: int, now: datetime | None = None) ->
     ).rowcount  # type: ignore[attr-defined]
     session.flush()
     session.expire_all()  # bulk statements bypassed the identity map
-    return PurgeReport(cutoff, messages, questions, notes, outbox, idle_citizens, attempts)
+    report = PurgeReport(cutoff, messages, questions, notes, outbox, idle_citizens, attempts,
+                         copies.examples, copies.answers)
+    if any(report.counts().values()):
+        scrub_after_commit(session)
+    return report
 
 
 def run(sessions, retention_days: int, now: datetime | None = None) -> PurgeReport:  # type: ignore[no-untyped-def]

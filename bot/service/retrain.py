@@ -3,7 +3,10 @@
 The candidate is cross-validated on the library as it is now and compared with the metrics
 recorded for the active model (the same cross-validation, run when that model was trained). It
 is activated only when accuracy and macro-F1 are not worse (within TOLERANCE); otherwise it waits
-for an admin to confirm or discard it. The status lives in a `channel_state` row as JSON, so every
+for an admin to confirm or discard it. After an erasure or a purge removed training examples
+(bot/service/provenance.py), the next retrain is the admin's confirmation: its model is activated
+whatever it scores, and the files of the models that learned the removed words are deleted.
+The status lives in a `channel_state` row as JSON, so every
 process (and every web worker) sees the same state.
 """
 
@@ -25,10 +28,11 @@ from bot.nlu.evaluate import Report, cross_validate
 from bot.nlu.rasa_engine import ENGINE_NAME as RASA
 from bot.nlu.rasa_engine import RasaSettings
 from bot.nlu.rasa_training import cross_validate_rasa
-from bot.service import rasa_models
+from bot.service import provenance, rasa_models
 from bot.service.models_registry import activate_model, active_model, train_from_db
 from bot.service.queue import audit
 from bot.store import models as m
+from bot.store.db import scrub_after_commit
 from bot.store.library_repo import get_state, set_state, training_data
 
 log = logging.getLogger(__name__)
@@ -76,7 +80,12 @@ def not_worse(before: dict[str, Any] | None, after: dict[str, Any], tolerance: f
     )
 
 
-def _reason(before: dict[str, Any] | None, accept: bool) -> str:
+PRIVACY_REASON = "replaces the models that learned erased or expired words"
+
+
+def _reason(before: dict[str, Any] | None, accept: bool, mark: dict[str, Any] | None = None) -> str:
+    if mark is not None:
+        return PRIVACY_REASON
     if not before or "accuracy" not in before:
         return "no recorded metrics for the active model"
     if accept:
@@ -150,13 +159,14 @@ def _run(services: Services, actor: str, folds: int) -> dict[str, Any]:
         before = dict(active.metrics or {}) if active else None
         if before is not None and active is not None:
             before["version"] = active.version
+        mark = provenance.marked(session)
     report = cross_validate(texts, labels, lambda t, y: train(t, y).engine.parse_many, "sklearn", folds)
     after = metrics_of(report)
     _update(services, {"step": "training"})
     with services.sessions.begin() as session:
         trained = train_from_db(session, services.settings.models_dir, activate=False, metrics=after)
     after["version"] = trained.result.engine.version
-    accept = not_worse(before, after)
+    accept = mark is not None or not_worse(before, after)
     final: dict[str, Any] = {
         "state": "done" if accept else "pending",
         "actor": actor,
@@ -164,7 +174,7 @@ def _run(services: Services, actor: str, folds: int) -> dict[str, Any]:
         "after": after,
         "candidate": trained.result.engine.version,
         "finished_at": datetime.now(UTC).isoformat(),
-        "reason": _reason(before, accept),
+        "reason": _reason(before, accept, mark),
     }
     with services.sessions.begin() as session:
         final["started_at"] = status(session).get("started_at")
@@ -177,6 +187,7 @@ def _run(services: Services, actor: str, folds: int) -> dict[str, Any]:
                 f"model:{trained.result.engine.version}",
                 {"before": before, "after": after, "automatic": True},
             )
+            _forget_marked(session, actor, mark, trained.result.engine.version)
         _save(session, final)
     if accept:
         use_in_this_process(services, trained.result.engine)
@@ -191,12 +202,13 @@ def _run_rasa(services: Services, actor: str, folds: int) -> dict[str, Any]:
         texts, labels = training_data(session)
         active = active_model(session, RASA)
         before = dict(active.metrics or {}) | {"version": active.version} if active else None
+        mark = provenance.marked(session)
     report = cross_validate_rasa(services.settings, rasa, texts, labels, folds)
     after = metrics_of(report)
     _update(services, {"step": "training"})
     trained = rasa_models.train_from_db(services, rasa, activate=False)
     after["version"] = trained.version
-    accept = not_worse(before, after)
+    accept = mark is not None or not_worse(before, after)
     with services.sessions.begin() as session:
         record = session.scalars(select(m.ModelRecord).where(m.ModelRecord.version == trained.version)).one()
         record.metrics = after
@@ -209,6 +221,7 @@ def _run_rasa(services: Services, actor: str, folds: int) -> dict[str, Any]:
                 f"model:{trained.version}",
                 {"before": before, "after": after, "automatic": True},
             )
+            _forget_marked(session, actor, mark, trained.version)
     if accept:
         rasa_models.swap_in_this_process(services, trained.path)
     return _update(
@@ -220,9 +233,17 @@ def _run_rasa(services: Services, actor: str, folds: int) -> dict[str, Any]:
             "after": after,
             "candidate": trained.version,
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "reason": _reason(before, accept),
+            "reason": _reason(before, accept, mark),
         },
     )
+
+
+def _forget_marked(session: Session, actor: str, mark: dict[str, Any] | None, active: str) -> None:
+    if mark is None:
+        return
+    gone = provenance.delete_marked_models(session, mark, keep=active)
+    scrub_after_commit(session)
+    audit(session, actor, "model.forget", f"model:{active}", {"deleted": gone})
 
 
 def _update(services: Services, values: dict[str, Any]) -> dict[str, Any]:

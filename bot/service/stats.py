@@ -185,7 +185,7 @@ def to_csv(board: Dashboard) -> str:
     w.writerow([])
     w.writerow(["section", "role", "answered", "median_hours", "p90_hours"])
     for t in board.timings:
-        w.writerow(["first_reply", t.role, t.answered, _num(t.median_hours), _num(t.p90_hours)])
+        w.writerow(["first_reply", _safe_cell(t.role), t.answered, _num(t.median_hours), _num(t.p90_hours)])
     w.writerow([])
     w.writerow(["section", "intent", "messages"])
     for name, n in board.top_intents:
@@ -197,6 +197,10 @@ def _num(value: float | None) -> str:
     return "" if value is None else f"{value:.4f}"
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _safe_cell(value: str) -> str:
-    """Keep spreadsheet programs from reading a cell as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    """Keep spreadsheet programs from reading a cell as a formula (CSV injection): a leading TAB
+    or CR is skipped by some of them before they look for = + - @ (OWASP's list)."""
+    return "'" + value if value[:1] in FORMULA_STARTS else value

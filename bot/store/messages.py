@@ -22,6 +22,7 @@ def add_inbound(session: Session, citizen: m.Citizen, inbound: InboundMessage) -
         channel=inbound.channel.value,
         external_id=inbound.external_id,
         text=inbound.text,
+        raw_text=inbound.raw,
         kind=inbound.media or "text",
         language=inbound.language.value if inbound.language else None,
     )

@@ -124,6 +124,9 @@ class TrainingExample(Base):
     language: Mapped[str] = mapped_column(String(8))
     text: Mapped[str] = mapped_column(Text)
     source_file: Mapped[str | None] = mapped_column(String(200))
+    # The citizen's inbound message this example was taught from (None: the library files or an
+    # admin's own words): erasure and retention remove the example with the message.
+    source_message_id: Mapped[int | None] = mapped_column(Integer, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -192,6 +195,9 @@ class Message(Base):
     channel: Mapped[str] = mapped_column(String(16))
     external_id: Mapped[str | None] = mapped_column(String(200))  # channel's id, for dedup
     text: Mapped[str] = mapped_column(ExactText)
+    # The text as received, JSON-escaped, when it was not valid Unicode (a lone surrogate): `text`
+    # then holds U+FFFD in its place (bot.core.text.well_formed).
+    raw_text: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(8))
     kind: Mapped[str] = mapped_column(String(16), default="text")
     question_id: Mapped[int | None] = mapped_column(ForeignKey("questions.id", ondelete="SET NULL"))

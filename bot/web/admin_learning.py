@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from bot.app import Services
-from bot.service import clustering, retrain, routing_admin
+from bot.service import clustering, provenance, retrain, routing_admin
 from bot.service import library_admin as lib
 from bot.service.library_admin import LibraryError
 from bot.service.queue import NotAllowed, QueueError
@@ -64,13 +64,6 @@ async def unrecognised(request: Request, svc: ServicesDep, user: Admin, done: st
     return await asyncio.to_thread(_unrecognised_page, request, svc, flash=DONE.get(done), flash_kind="ok")
 
 
-def _add_all(session: Session, actor: str, intent: str, message_ids: list[int]) -> None:
-    if not message_ids:
-        raise LibraryError("choose at least one question")
-    for text, language in clustering.texts_of(session, message_ids):
-        lib.add_example(session, actor, intent, text, language if language in lib.LANGUAGES else None)
-
-
 @router.post("/unrecognised/assign")
 def assign(
     request: Request,
@@ -80,7 +73,7 @@ def assign(
     message_id: Annotated[list[int], Form()] = [],  # noqa: B006
 ) -> Response:
     def change(session: Session) -> str:
-        _add_all(session, user.username, intent, message_id)
+        lib.add_examples_from_messages(session, user.username, intent, message_id)
         return "/admin/unrecognised?done=assigned"
 
     return attempt(
@@ -100,7 +93,7 @@ def new_intent(
 ) -> Response:
     def change(session: Session) -> str:
         intent = lib.create_intent(session, user.username, name, mode, role)
-        _add_all(session, user.username, intent.name, message_id)
+        lib.add_examples_from_messages(session, user.username, intent.name, message_id)
         return f"/admin/intents/{intent.name}?done=intent"
 
     return attempt(
@@ -190,12 +183,18 @@ def _retrain_status(svc: Services) -> dict[str, Any]:
         return retrain.status(session)
 
 
+def _privacy_mark(svc: Services) -> dict[str, Any] | None:
+    with svc.sessions() as session:
+        return provenance.marked(session)
+
+
 @router.get("/retrain")
 def retrain_page(request: Request, svc: ServicesDep, user: Admin, done: str = "") -> Response:
     return render(
         request,
         "admin/retrain.html",
         status=_retrain_status(svc),
+        privacy_mark=_privacy_mark(svc),
         tolerance=retrain.TOLERANCE,
         flash=done_message(done),
         flash_kind="ok",
@@ -222,6 +221,7 @@ def start_retrain(request: Request, svc: ServicesDep, user: Admin) -> Response:
             "admin/retrain.html",
             status_code=409,
             status=_retrain_status(svc),
+            privacy_mark=_privacy_mark(svc),
             tolerance=retrain.TOLERANCE,
             flash=str(exc),
             flash_kind="error",
@@ -248,6 +248,7 @@ def _decide(request: Request, svc: Services, user: User, action: Any) -> Respons
             "admin/retrain.html",
             status_code=409,
             status=_retrain_status(svc),
+            privacy_mark=_privacy_mark(svc),
             tolerance=retrain.TOLERANCE,
             flash=str(exc),
             flash_kind="error",

@@ -17,17 +17,19 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 from sqlalchemy import func, select
 
 from bot.app import Services, build, import_library_files, library_is_empty
 from bot.config import Settings
+from bot.core import text as textcheck
 from bot.core.types import ButtonPress, Channel, InboundMessage, Language
 from bot.service.outbox import Dispatcher
 from bot.service.triage import PressRefused, PressResult
 from bot.store import citizens, messages
 from bot.store import models as m
 from bot.web.deps import DispatcherDep, ServicesDep
+from bot.web.limits import BodyLimit
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +48,24 @@ INVALID_REQUEST_SCHEMA: dict[str, Any] = {
 }
 
 
+def _unicode(value: object) -> object:
+    """A lone surrogate ("\\ud800" in the JSON) becomes U+FFFD, so the model accepts the text;
+    the route keeps the message's text as received beside it (`bot.core.text.well_formed`)."""
+    return textcheck.well_formed(value)[0] if isinstance(value, str) else value
+
+
+Unicode = BeforeValidator(_unicode)
+
+
 class MessageIn(BaseModel):
     channel: Channel = Field(Channel.API, description="api, web or cli (Telegram and X have adapters)")
-    sender: str = Field(..., min_length=1, max_length=200, description="The citizen's id on the channel")
-    text: str = Field(..., max_length=100_000, description="The message as the citizen typed it")
+    sender: Annotated[str, Unicode] = Field(..., min_length=1, max_length=200,
+                                            description="The citizen's id on the channel")
+    text: Annotated[str, Unicode] = Field(..., max_length=100_000,
+                                          description="The message as the citizen typed it")
     language: Language | None = Field(None, description="en or nl; detected when absent")
-    external_id: str | None = Field(None, max_length=200,
-                                    description="Your id for this message: a retry is not processed twice")
+    external_id: Annotated[str | None, Unicode] = Field(
+        None, max_length=200, description="Your id for this message: a retry is not processed twice")
 
 
 class ButtonOut(BaseModel):
@@ -224,11 +237,16 @@ def create_app(services: Services | None = None) -> FastAPI:
             await asyncio.gather(*tasks, return_exceptions=True)
             await asyncio.to_thread(svc.intake.stop)
 
-    app = FastAPI(title="Citizen triage", version="1", lifespan=lifespan,
+    # No /docs or /redoc: FastAPI's pages load Swagger UI and ReDoc from a CDN with an inline
+    # script, which the Content-Security-Policy blocks (a blank page), and no local copy of them
+    # is installed. The schema is at /openapi.json for any OpenAPI viewer (README).
+    app = FastAPI(title="Citizen triage", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Intake API of the citizen Q&A triage service.")
     from bot.web import plugins
 
-    plugins.install(app, services.settings if services else Settings())
+    settings = services.settings if services else Settings()
+    plugins.install(app, settings)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # outermost: refuse before anything
 
     default_openapi = app.openapi
 
@@ -257,12 +275,15 @@ def create_app(services: Services | None = None) -> FastAPI:
         return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
 
     @app.post("/api/v1/messages", response_model=DecisionOut, dependencies=[Depends(require_token)])
-    async def post_message(body: MessageIn, svc: ServicesDep, dispatcher: DispatcherDep
+    async def post_message(body: MessageIn, request: Request, svc: ServicesDep, dispatcher: DispatcherDep
                            ) -> DecisionOut:
         """Take a citizen's message: store it, decide, and return the decision and the replies."""
         if body.channel not in API_CHANNELS:
             raise HTTPException(422, f"channel {body.channel.value} has its own adapter; use api or web")
-        inbound = InboundMessage(body.channel, body.sender, body.text, body.language, body.external_id)
+        received = (await request.json()).get("text")  # parsed once already: before U+FFFD
+        raw = textcheck.well_formed(received)[1] if isinstance(received, str) else None
+        inbound = InboundMessage(body.channel, body.sender, body.text, body.language, body.external_id,
+                                 raw=raw)
         result = await svc.intake.handle(inbound)
         if not svc.delivered_in_app(body.channel.value):  # in-app replies went out with the commit
             dispatcher.wakeup.set()

@@ -16,7 +16,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
 from bot.app import Services
-from bot.service.privacy import erase_citizen, export_citizen
+from bot.service import privacy, provenance
+from bot.service.privacy import export_citizen
 from bot.service.queue import audit
 from bot.store import models as m
 from bot.web.auth import User, require_admin, verify_csrf
@@ -63,6 +64,8 @@ async def privacy_page(
     request: Request, svc: ServicesDep, user: Admin, citizen: str = "", done: str = ""
 ) -> Response:
     found = await asyncio.to_thread(find, svc, citizen) if citizen else None
+    with svc.sessions() as s:
+        retrain_needed = provenance.marked(s) is not None
     return render(
         request,
         "admin/privacy.html",
@@ -70,13 +73,16 @@ async def privacy_page(
         found=found,
         done=done,
         missing=bool(citizen) and found is None,
+        retrain_needed=retrain_needed,
     )
 
 
 @router.get("/export")
 async def export(request: Request, svc: ServicesDep, user: Admin, citizen: int = 0) -> Response:
     if not citizen:  # no one chosen yet: the page to find them
-        return render(request, "admin/privacy.html", query="", found=None, done="", missing=False)
+        return render(
+            request, "admin/privacy.html", query="", found=None, done="", missing=False, retrain_needed=False
+        )
     citizen_id = citizen
 
     def run() -> dict[str, Any]:
@@ -114,13 +120,7 @@ async def erase(
         raise HTTPException(400, "type erase to confirm")
 
     def run() -> dict[str, int] | None:
-        with svc.sessions.begin() as s:
-            citizen = s.get(m.Citizen, citizen_id) if 0 < citizen_id <= MAX_ID else None
-            if citizen is None:
-                return None
-            counts = erase_citizen(s, citizen)
-            audit(s, user.username, "privacy.erase", f"citizen:{citizen_id}", counts)
-            return counts
+        return privacy.erase(svc.sessions, citizen_id, user.username) if 0 < citizen_id <= MAX_ID else None
 
     if await asyncio.to_thread(run) is None:
         raise HTTPException(404, "no such citizen")

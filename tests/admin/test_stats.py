@@ -4,6 +4,7 @@ import csv
 import io
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from sqlalchemy import update
 
 from bot.core.calendar import calendar, working_between
@@ -94,3 +95,13 @@ def test_csv_cells_cannot_become_formulas() -> None:
     assert ["top_intents", '\'=HYPERLINK("x")', "3"] in list(
         csv.reader(io.StringIO(stats.to_csv(board)))
     )
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_every_formula_start_is_neutralised(start: str) -> None:
+    cell = f"{start}cmd|' /C calc'!A0"
+    timing = stats.RoleTiming(cell, 1, 1.0, 2.0)
+    board = stats.Dashboard(date(2026, 1, 1), date(2026, 1, 1), [], None, 0, 0, [timing], [], [(cell, 3)])
+    rows = list(csv.reader(io.StringIO(stats.to_csv(board))))
+    assert ["top_intents", "'" + cell, "3"] in rows
+    assert ["first_reply", "'" + cell, "1", "1.0000", "2.0000"] in rows

@@ -40,9 +40,12 @@ def test_now_overrides_a_hypothetical_framing() -> None:
     assert not detect_emergency("what should I do if the kitchen is on fire", RULES).is_emergency
 
 
-def test_the_reason_names_the_family_and_the_phrase() -> None:
+def test_the_reason_names_the_family_never_the_citizens_words() -> None:
     signal = detect_emergency("ik ruik gas in het trappenhuis", RULES)
-    assert signal.danger == "ruik gas" and signal.reason == "danger gas 'ruik gas'"
+    assert signal.danger == "ruik gas" and signal.reason == "danger gas"
+    spanning = detect_emergency("accident at Quokkastraat 12 near the school, a man is trapped", RULES)
+    assert spanning.is_emergency and "quokka" in (spanning.danger or "")
+    assert "quokka" not in spanning.reason.lower() and "trapped" not in spanning.reason
     down = detect_emergency("vorige week rook ik gas in het trappenhuis, is dat gevaarlijk?", RULES)
     assert not down.is_emergency and "stood down: past" in down.reason
 

@@ -42,8 +42,9 @@ def test_an_admin_exports_and_erases_one_citizen(sqlite_services):  # type: igno
         url, cid = "/admin/privacy/erase", mine.citizen_id
         assert client.post(url, data={"citizen": cid, "confirm": "erase"}).status_code == 403  # no CSRF
         assert client.post(url, data={"citizen": cid, "confirm": "", "csrf_token": csrf}).status_code == 400
-        done = client.post(url, data={"citizen": cid, "confirm": "erase", "csrf_token": csrf},
-                           follow_redirects=False)
+        done = client.post(
+            url, data={"citizen": cid, "confirm": "erase", "csrf_token": csrf}, follow_redirects=False
+        )
         assert done.status_code == 303
         after = client.get(f"/admin/privacy/export?citizen={mine.citizen_id}").text
         assert SECRET not in after

@@ -24,8 +24,9 @@ def cli_env(sqlite_services, monkeypatch):  # type: ignore[no-untyped-def]
 
 def _citizen_with_history(services) -> int:  # type: ignore[no-untyped-def]
     services.triage.handle(InboundMessage(Channel.API, "anna", SECRET_TEXT, Language.EN))
-    other = services.triage.handle(InboundMessage(Channel.API, "bert", "Where do I report a pothole?",
-                                                  Language.EN))
+    other = services.triage.handle(
+        InboundMessage(Channel.API, "bert", "Where do I report a pothole?", Language.EN)
+    )
     assert other.citizen_id
     with services.sessions() as s:
         return int(s.scalars(select(m.Citizen.id).where(m.Citizen.external_id == "anna")).one())
