@@ -453,7 +453,10 @@ def queue_show(question_id: int, user: Annotated[str | None, typer.Option()] = N
                 + " | top-3: "
                 + ", ".join(f"{n} {c:.2f}" for n, c in decision.ranking)
             )
-        for msg in queue.thread(session, q):
+        for msg in queue.thread(session, viewer, q):
+            if isinstance(msg, queue.Hidden):
+                out.print(f"  ({queue.hidden_label(msg)})")
+                continue
             who = "citizen" if msg.direction == Direction.IN else (msg.author or "bot")
             out.print(f"  {msg.created_at:%H:%M} {who}: {msg.text}", markup=False, highlight=False)
 

@@ -65,15 +65,17 @@ class Viewer:
         return cls(pro.username, split(pro.roles), split(pro.areas), pro.is_admin)
 
 
-def list_questions(session: Session, viewer: Viewer, statuses: Sequence[str] = ("open", "claimed"),
-                   limit: int = 200) -> list[m.Question]:
+def list_questions(
+    session: Session, viewer: Viewer, statuses: Sequence[str] = ("open", "claimed"), limit: int = 200
+) -> list[m.Question]:
     stmt = select(m.Question).where(m.Question.status.in_(statuses))
     if not viewer.is_admin:
         stmt = stmt.where(m.Question.role.in_(viewer.roles or {"-"}))
         if viewer.areas:
             stmt = stmt.where(m.Question.area.is_(None) | m.Question.area.in_(viewer.areas))
-    stmt = stmt.order_by(m.Question.emergency.desc(), m.Question.priority.desc(),
-                         m.Question.due_at, m.Question.id).limit(limit)
+    stmt = stmt.order_by(
+        m.Question.emergency.desc(), m.Question.priority.desc(), m.Question.due_at, m.Question.id
+    ).limit(limit)
     return list(session.scalars(stmt))
 
 
@@ -86,11 +88,57 @@ def get_question(session: Session, viewer: Viewer, question_id: int) -> m.Questi
     return question
 
 
-def thread(session: Session, question: m.Question, limit: int = 200) -> list[m.Message]:
-    return list(session.scalars(
-        select(m.Message).where(m.Message.citizen_id == question.citizen_id)
-        .order_by(m.Message.id.desc()).limit(limit)
-    ))[::-1]
+@dataclass(frozen=True)
+class Hidden:
+    """A run of the citizen's messages the viewer may not read: they belong to other teams'
+    questions (or to no question). Shown as "n earlier messages to other teams"."""
+
+    count: int
+    earlier: bool  # before the first message the viewer may read
+    hidden: bool = True  # lets a template tell it from a message
+
+
+def thread(
+    session: Session, viewer: Viewer, question: m.Question, limit: int = 200
+) -> list[m.Message | Hidden]:
+    """The citizen's history as `viewer` may read it: every message for an admin; for a
+    professional only the messages of questions they may see (`Viewer.may_see`), each run of the
+    rest folded into one `Hidden` count. The one read path for a citizen's history."""
+    messages = list(
+        session.scalars(
+            select(m.Message)
+            .where(m.Message.citizen_id == question.citizen_id)
+            .order_by(m.Message.id.desc())
+            .limit(limit)
+        )
+    )[::-1]
+    if viewer.is_admin:
+        return list(messages)
+    linked = {msg.question_id for msg in messages if msg.question_id is not None}
+    readable = {question.id} if viewer.may_see(question) else set()
+    if linked - readable:
+        readable |= {
+            q.id
+            for q in session.scalars(select(m.Question).where(m.Question.id.in_(linked)))
+            if viewer.may_see(q)
+        }
+    out: list[m.Message | Hidden] = []
+    seen_one = False
+    for msg in messages:
+        if msg.question_id in readable:
+            out.append(msg)
+            seen_one = True
+        elif out and isinstance(out[-1], Hidden):
+            out[-1] = Hidden(out[-1].count + 1, out[-1].earlier)
+        else:
+            out.append(Hidden(1, not seen_one))
+    return out
+
+
+def hidden_label(hidden: Hidden) -> str:
+    """ "3 earlier messages to other teams", for the console and the terminal."""
+    plural = "s" if hidden.count != 1 else ""
+    return f"{hidden.count} {'earlier' if hidden.earlier else 'later'} message{plural} to other teams"
 
 
 def claim(session: Session, viewer: Viewer, question_id: int) -> ClaimOutcome:
@@ -100,8 +148,7 @@ def claim(session: Session, viewer: Viewer, question_id: int) -> ClaimOutcome:
     done = session.execute(
         update(m.Question)
         .where(m.Question.id == question_id, m.Question.status == QuestionStatus.OPEN.value)
-        .values(status=QuestionStatus.CLAIMED.value, assignee=viewer.username,
-                claimed_at=datetime.now(UTC))
+        .values(status=QuestionStatus.CLAIMED.value, assignee=viewer.username, claimed_at=datetime.now(UTC))
         .execution_options(synchronize_session=False)
     )
     session.refresh(question)
@@ -137,8 +184,9 @@ def reply(session: Session, viewer: Viewer, question_id: int, text: str) -> m.Me
     return out
 
 
-def reassign(session: Session, viewer: Viewer, question_id: int, role: str, area: str | None,
-             note: str) -> m.Question:
+def reassign(
+    session: Session, viewer: Viewer, question_id: int, role: str, area: str | None, note: str
+) -> m.Question:
     question = get_question(session, viewer, question_id)
     if session.get(m.Role, role) is None:
         raise QueueError(f"unknown role {role}")
@@ -146,8 +194,13 @@ def reassign(session: Session, viewer: Viewer, question_id: int, role: str, area
         raise QueueError(f"unknown area {area}")
     question.role, question.area = role, area or question.area
     question.status, question.assignee, question.claimed_at = QuestionStatus.OPEN.value, None, None
-    session.add(m.Note(question_id=question.id, author=viewer.username,
-                       text=f"Reassigned to {role}{' / ' + area if area else ''}: {note}".strip()))
+    session.add(
+        m.Note(
+            question_id=question.id,
+            author=viewer.username,
+            text=f"Reassigned to {role}{' / ' + area if area else ''}: {note}".strip(),
+        )
+    )
     audit(session, viewer.username, "reassign", f"question:{question_id}", {"role": role, "area": area})
     return question
 
@@ -172,8 +225,9 @@ def close(session: Session, viewer: Viewer, question_id: int, reason: str) -> m.
     return question
 
 
-def audit(session: Session, actor: str, action: str, target: str | None = None,
-          detail: dict | None = None) -> None:  # type: ignore[type-arg]
+def audit(
+    session: Session, actor: str, action: str, target: str | None = None, detail: dict | None = None
+) -> None:  # type: ignore[type-arg]
     session.add(m.AuditLog(actor=actor, action=action, target=target, detail=detail))
 
 
@@ -181,11 +235,11 @@ _ARTICLES = ("a ", "an ", "the ", "een ", "de ", "het ")
 
 
 def signature_name(role_name: str) -> str:
-    """"a fire prevention officer" -> "Fire prevention officer", for signing a reply."""
+    """ "a fire prevention officer" -> "Fire prevention officer", for signing a reply."""
     name = role_name.strip()
     for article in _ARTICLES:
         if name.lower().startswith(article):
-            name = name[len(article):]
+            name = name[len(article) :]
             break
     return name[:1].upper() + name[1:]
 

@@ -36,7 +36,7 @@ STREAM_SECONDS = 30.0  # an SSE stream ends and the browser reconnects: shutdown
 class Detail:
     question: m.Question
     citizen: m.Citizen
-    thread: list[m.Message]
+    thread: list[m.Message | queue.Hidden]
     notes: list[m.Note]
     decision: m.DecisionRecord | None
     role_name: str
@@ -82,7 +82,7 @@ def _detail(services: Services, viewer: Viewer, question_id: int) -> Detail:
         detail = Detail(
             question=question,
             citizen=citizen,
-            thread=queue.thread(session, question),
+            thread=queue.thread(session, viewer, question),
             notes=list(question.notes),
             decision=decision,
             role_name=queue.signature_name(library.role(question.role).name(Language.EN)),

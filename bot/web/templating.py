@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import Response
 
+from bot.service.queue import hidden_label
 from bot.web.auth import User, csrf_token_for, optional_user
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -59,6 +60,7 @@ _env = Environment(
 )
 _env.filters["iso"] = _iso
 _env.filters["when"] = _when
+_env.filters["hidden_label"] = hidden_label
 _env.filters["pct"] = lambda x: f"{float(x) * 100:.0f}%"
 
 templates = Jinja2Templates(env=_env)
@@ -92,6 +94,4 @@ def render(
         "nav": nav_for(user, request.url.path),
         **ctx,
     }
-    return templates.TemplateResponse(
-        request, name, context, status_code=status_code, headers=headers
-    )
+    return templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)
