@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -158,6 +158,108 @@ def claim(session: Session, viewer: Viewer, question_id: int) -> ClaimOutcome:
     return ClaimOutcome(False, question.assignee)
 
 
+def holder(question: m.Question, action: str) -> str | None:
+    """Whose question it is for `action`: the claimant while it is claimed; for a reply also
+    once answered (the conversation with the citizen stays theirs)."""
+    held = (
+        (QuestionStatus.CLAIMED.value, QuestionStatus.ANSWERED.value)
+        if action == "reply"
+        else (QuestionStatus.CLAIMED.value,)
+    )
+    return question.assignee if question.status in held else None
+
+
+def ensure_holder(question: m.Question, viewer: Viewer, action: str) -> None:
+    """The claim rule, in one place for the console, Telegram and the terminal: a claimed
+    question is replied to, reassigned or closed by its claimant only. Anyone else is refused,
+    an admin too: an admin first takes it over (`take_over`: logged, the claimant told)."""
+    owner = holder(question, action)
+    if owner and owner != viewer.username:
+        raise ClaimLost(owner)
+
+
+@dataclass(frozen=True)
+class TakeOver:
+    question_id: int
+    previous: str  # the claimant who lost it
+    admin: str
+
+
+TAKE_OVER = "take_over"  # the audit action; its detail names the previous claimant
+
+
+def take_over(session: Session, viewer: Viewer, question_id: int, reason: str) -> TakeOver:
+    """An admin makes a colleague's claimed (or answered) question their own: the one way past
+    the claim rule. Atomic (only if the claimant is still the one seen), noted on the question,
+    audited; the caller tells the claimant (console notice, Telegram push)."""
+    if not viewer.is_admin:
+        raise NotAllowed("only an admin can take over a colleague's question")
+    question = get_question(session, viewer, question_id)
+    previous = holder(question, "reply")
+    if not previous or previous == viewer.username:
+        raise QueueError(f"question {question_id} is not claimed by a colleague: nothing to take over")
+    if not reason.strip():
+        raise QueueError("say why you take it over: the claimant reads it")
+    now = datetime.now(UTC)
+    done = session.execute(
+        update(m.Question)
+        .where(m.Question.id == question_id, m.Question.assignee == previous)
+        .values(assignee=viewer.username, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(question)
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise QueueError(f"question {question_id} changed hands meanwhile: reload and try again")
+    text = f"Taken over from {previous} by {viewer.username}: {reason.strip()}"
+    session.add(m.Note(question_id=question_id, author=viewer.username, text=text))
+    audit(
+        session,
+        viewer.username,
+        TAKE_OVER,
+        f"question:{question_id}",
+        {"from": previous, "reason": reason.strip()},
+    )
+    return TakeOver(question_id, previous, viewer.username)
+
+
+@dataclass(frozen=True)
+class TakenFrom:
+    """A take-over as the audit log keeps it."""
+
+    question_id: int
+    previous: str
+    admin: str
+    reason: str
+    at: datetime
+
+    @classmethod
+    def of(cls, row: m.AuditLog) -> TakenFrom:
+        detail = row.detail or {}
+        qid = int((row.target or "question:0").split(":")[1])
+        return cls(qid, str(detail.get("from", "")), row.actor, str(detail.get("reason", "")), row.created_at)
+
+
+def taken_from(session: Session, username: str, days: int = 7) -> list[TakenFrom]:
+    """The take-overs of `username`'s questions in the last `days`: the console tells them."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    rows = session.scalars(
+        select(m.AuditLog)
+        .where(m.AuditLog.action == TAKE_OVER, m.AuditLog.created_at >= since)
+        .order_by(m.AuditLog.id.desc())
+    )
+    return [t for t in map(TakenFrom.of, rows) if t.previous == username]
+
+
+def last_take_over(session: Session, question_id: int) -> TakenFrom | None:
+    row = session.scalars(
+        select(m.AuditLog)
+        .where(m.AuditLog.action == TAKE_OVER, m.AuditLog.target == f"question:{question_id}")
+        .order_by(m.AuditLog.id.desc())
+        .limit(1)
+    ).first()
+    return TakenFrom.of(row) if row is not None else None
+
+
 def reply(session: Session, viewer: Viewer, question_id: int, text: str) -> m.Message:
     """Send a professional's (signed) answer to the citizen, on the channel the question came from."""
     question = get_question(session, viewer, question_id)
@@ -166,8 +268,7 @@ def reply(session: Session, viewer: Viewer, question_id: int, text: str) -> m.Me
         raise QueueError("the reply is empty")
     if question.status == QuestionStatus.CLOSED.value:
         raise QueueError("the question is closed")
-    if question.assignee and question.assignee != viewer.username and not viewer.is_admin:
-        raise ClaimLost(question.assignee)
+    ensure_holder(question, viewer, "reply")
     citizen = session.get(m.Citizen, question.citizen_id)
     assert citizen is not None
     reply = Reply(body, kind=ReplyKind.PROFESSIONAL)
@@ -192,8 +293,11 @@ def reassign(
         raise QueueError(f"unknown role {role}")
     if area and session.get(m.Area, area) is None:
         raise QueueError(f"unknown area {area}")
+    ensure_holder(question, viewer, "reassign")
+    moved = (role, area or question.area) != (question.role, question.area)
     question.role, question.area = role, area or question.area
-    question.status, question.assignee, question.claimed_at = QuestionStatus.OPEN.value, None, None
+    if moved or question.status != QuestionStatus.CLAIMED.value:  # same team: the claim stays
+        question.status, question.assignee, question.claimed_at = QuestionStatus.OPEN.value, None, None
     session.add(
         m.Note(
             question_id=question.id,
@@ -219,6 +323,7 @@ def close(session: Session, viewer: Viewer, question_id: int, reason: str) -> m.
     if reason not in CLOSE_REASONS:
         raise QueueError(f"reason must be one of {', '.join(CLOSE_REASONS)}")
     question = get_question(session, viewer, question_id)
+    ensure_holder(question, viewer, "close")
     question.status, question.close_reason = QuestionStatus.CLOSED.value, reason
     question.closed_at = datetime.now(UTC)
     audit(session, viewer.username, "close", f"question:{question_id}", {"reason": reason})

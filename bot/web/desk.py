@@ -53,6 +53,11 @@ class Detail:
         return self.question.status != "closed"
 
 
+def _taken_from(services: Services, viewer: Viewer) -> list[queue.TakenFrom]:
+    with services.sessions() as session:
+        return queue.taken_from(session, viewer.username)
+
+
 def _list(services: Services, viewer: Viewer, view: str) -> list[dict[str, Any]]:
     with services.sessions() as session:
         library = services.triage.library(session)
@@ -144,7 +149,8 @@ async def queue_page(
 ) -> Response:
     view = view if view in VIEWS else "active"
     items = await asyncio.to_thread(_list, svc, viewer_of(user), view)
-    return render(request, "queue.html", items=items, view=view, done=done)
+    taken = await asyncio.to_thread(_taken_from, svc, viewer_of(user))
+    return render(request, "queue.html", items=items, view=view, done=done, taken=taken)
 
 
 @router.get("/queue/list")
@@ -252,6 +258,19 @@ async def reassign(
     except QueueError as exc:
         return await _question_page(request, svc, user, question_id, status_code=400, error=str(exc))
     return _go(request, "/queue?done=reassigned")
+
+
+@router.post("/questions/{question_id}/takeover")
+async def take_over(
+    request: Request, svc: ServicesDep, question_id: int, user: Staff, reason: Annotated[str, Form()] = ""
+) -> Response:
+    """An admin takes a colleague's claimed question over: logged, noted, the claimant told."""
+    viewer = viewer_of(user)
+    try:
+        await _act(svc, "question.taken_over", question_id, queue.take_over, viewer, question_id, reason)
+    except QueueError as exc:
+        return await _question_page(request, svc, user, question_id, status_code=409, error=str(exc))
+    return await _question_page(request, svc, user, question_id, notice="taken_over")
 
 
 @router.post("/questions/{question_id}/note")
