@@ -76,8 +76,8 @@ def init(
             password = secrets.token_urlsafe(12)
             users.create(session, admin, password, is_admin=True, display_name="Administrator")
             out.print(
-                f"[bold]first admin[/bold] {admin!r}, one-time password: [bold]{password}[/bold]"
-                " (change it after the first login)"
+                f"[bold]first admin[/bold] {admin!r}, one-time password: [bold]{password}[/bold] "
+                f"(log in within {users.ONE_TIME_HOURS} hours, then choose your own)"
             )
         else:
             out.print(f"admin {admin!r} exists")
@@ -507,7 +507,10 @@ def user_add(
             )
         except users.UserError as exc:
             raise _fail(str(exc)) from exc
-    out.print(f"created {username!r}; one-time password: [bold]{password}[/bold]")
+    out.print(
+        f"created {username!r}; one-time password: [bold]{password}[/bold] "
+        f"(log in within {users.ONE_TIME_HOURS} hours, then choose your own)"
+    )
 
 
 @user_app.command("link")
