@@ -91,8 +91,8 @@ def init(
             password = secrets.token_urlsafe(12)
             users.create(session, admin, password, is_admin=True, display_name="Administrator")
             out.print(
-                f"[bold]first admin[/bold] {admin!r}, one-time password: [bold]{password}[/bold]"
-                " (change it after the first login)"
+                f"[bold]first admin[/bold] {admin!r}, one-time password: [bold]{password}[/bold] "
+                f"(log in within {users.ONE_TIME_HOURS} hours, then choose your own)"
             )
         else:
             out.print(f"admin {admin!r} exists")
@@ -472,7 +472,10 @@ def queue_show(question_id: int, user: Annotated[str | None, typer.Option()] = N
                 + " | top-3: "
                 + ", ".join(f"{n} {c:.2f}" for n, c in decision.ranking)
             )
-        for msg in queue.thread(session, q):
+        for msg in queue.thread(session, viewer, q):
+            if isinstance(msg, queue.Hidden):
+                out.print(f"  ({queue.hidden_label(msg)})")
+                continue
             who = "citizen" if msg.direction == Direction.IN else (msg.author or "bot")
             out.print(f"  {msg.created_at:%H:%M} {who}: {msg.text}", markup=False, highlight=False)
 
@@ -523,7 +526,10 @@ def user_add(
             )
         except users.UserError as exc:
             raise _fail(str(exc)) from exc
-    out.print(f"created {username!r}; one-time password: [bold]{password}[/bold]")
+    out.print(
+        f"created {username!r}; one-time password: [bold]{password}[/bold] "
+        f"(log in within {users.ONE_TIME_HOURS} hours, then choose your own)"
+    )
 
 
 @user_app.command("link")

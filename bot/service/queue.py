@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -65,15 +65,17 @@ class Viewer:
         return cls(pro.username, split(pro.roles), split(pro.areas), pro.is_admin)
 
 
-def list_questions(session: Session, viewer: Viewer, statuses: Sequence[str] = ("open", "claimed"),
-                   limit: int = 200) -> list[m.Question]:
+def list_questions(
+    session: Session, viewer: Viewer, statuses: Sequence[str] = ("open", "claimed"), limit: int = 200
+) -> list[m.Question]:
     stmt = select(m.Question).where(m.Question.status.in_(statuses))
     if not viewer.is_admin:
         stmt = stmt.where(m.Question.role.in_(viewer.roles or {"-"}))
         if viewer.areas:
             stmt = stmt.where(m.Question.area.is_(None) | m.Question.area.in_(viewer.areas))
-    stmt = stmt.order_by(m.Question.emergency.desc(), m.Question.priority.desc(),
-                         m.Question.due_at, m.Question.id).limit(limit)
+    stmt = stmt.order_by(
+        m.Question.emergency.desc(), m.Question.priority.desc(), m.Question.due_at, m.Question.id
+    ).limit(limit)
     return list(session.scalars(stmt))
 
 
@@ -86,11 +88,57 @@ def get_question(session: Session, viewer: Viewer, question_id: int) -> m.Questi
     return question
 
 
-def thread(session: Session, question: m.Question, limit: int = 200) -> list[m.Message]:
-    return list(session.scalars(
-        select(m.Message).where(m.Message.citizen_id == question.citizen_id)
-        .order_by(m.Message.id.desc()).limit(limit)
-    ))[::-1]
+@dataclass(frozen=True)
+class Hidden:
+    """A run of the citizen's messages the viewer may not read: they belong to other teams'
+    questions (or to no question). Shown as "n earlier messages to other teams"."""
+
+    count: int
+    earlier: bool  # before the first message the viewer may read
+    hidden: bool = True  # lets a template tell it from a message
+
+
+def thread(
+    session: Session, viewer: Viewer, question: m.Question, limit: int = 200
+) -> list[m.Message | Hidden]:
+    """The citizen's history as `viewer` may read it: every message for an admin; for a
+    professional only the messages of questions they may see (`Viewer.may_see`), each run of the
+    rest folded into one `Hidden` count. The one read path for a citizen's history."""
+    messages = list(
+        session.scalars(
+            select(m.Message)
+            .where(m.Message.citizen_id == question.citizen_id)
+            .order_by(m.Message.id.desc())
+            .limit(limit)
+        )
+    )[::-1]
+    if viewer.is_admin:
+        return list(messages)
+    linked = {msg.question_id for msg in messages if msg.question_id is not None}
+    readable = {question.id} if viewer.may_see(question) else set()
+    if linked - readable:
+        readable |= {
+            q.id
+            for q in session.scalars(select(m.Question).where(m.Question.id.in_(linked)))
+            if viewer.may_see(q)
+        }
+    out: list[m.Message | Hidden] = []
+    seen_one = False
+    for msg in messages:
+        if msg.question_id in readable:
+            out.append(msg)
+            seen_one = True
+        elif out and isinstance(out[-1], Hidden):
+            out[-1] = Hidden(out[-1].count + 1, out[-1].earlier)
+        else:
+            out.append(Hidden(1, not seen_one))
+    return out
+
+
+def hidden_label(hidden: Hidden) -> str:
+    """ "3 earlier messages to other teams", for the console and the terminal."""
+    plural = "s" if hidden.count != 1 else ""
+    return f"{hidden.count} {'earlier' if hidden.earlier else 'later'} message{plural} to other teams"
 
 
 def claim(session: Session, viewer: Viewer, question_id: int) -> ClaimOutcome:
@@ -100,8 +148,7 @@ def claim(session: Session, viewer: Viewer, question_id: int) -> ClaimOutcome:
     done = session.execute(
         update(m.Question)
         .where(m.Question.id == question_id, m.Question.status == QuestionStatus.OPEN.value)
-        .values(status=QuestionStatus.CLAIMED.value, assignee=viewer.username,
-                claimed_at=datetime.now(UTC))
+        .values(status=QuestionStatus.CLAIMED.value, assignee=viewer.username, claimed_at=datetime.now(UTC))
         .execution_options(synchronize_session=False)
     )
     session.refresh(question)
@@ -109,6 +156,108 @@ def claim(session: Session, viewer: Viewer, question_id: int) -> ClaimOutcome:
         audit(session, viewer.username, "claim", f"question:{question_id}")
         return ClaimOutcome(True, viewer.username)
     return ClaimOutcome(False, question.assignee)
+
+
+def holder(question: m.Question, action: str) -> str | None:
+    """Whose question it is for `action`: the claimant while it is claimed; for a reply also
+    once answered (the conversation with the citizen stays theirs)."""
+    held = (
+        (QuestionStatus.CLAIMED.value, QuestionStatus.ANSWERED.value)
+        if action == "reply"
+        else (QuestionStatus.CLAIMED.value,)
+    )
+    return question.assignee if question.status in held else None
+
+
+def ensure_holder(question: m.Question, viewer: Viewer, action: str) -> None:
+    """The claim rule, in one place for the console, Telegram and the terminal: a claimed
+    question is replied to, reassigned or closed by its claimant only. Anyone else is refused,
+    an admin too: an admin first takes it over (`take_over`: logged, the claimant told)."""
+    owner = holder(question, action)
+    if owner and owner != viewer.username:
+        raise ClaimLost(owner)
+
+
+@dataclass(frozen=True)
+class TakeOver:
+    question_id: int
+    previous: str  # the claimant who lost it
+    admin: str
+
+
+TAKE_OVER = "take_over"  # the audit action; its detail names the previous claimant
+
+
+def take_over(session: Session, viewer: Viewer, question_id: int, reason: str) -> TakeOver:
+    """An admin makes a colleague's claimed (or answered) question their own: the one way past
+    the claim rule. Atomic (only if the claimant is still the one seen), noted on the question,
+    audited; the caller tells the claimant (console notice, Telegram push)."""
+    if not viewer.is_admin:
+        raise NotAllowed("only an admin can take over a colleague's question")
+    question = get_question(session, viewer, question_id)
+    previous = holder(question, "reply")
+    if not previous or previous == viewer.username:
+        raise QueueError(f"question {question_id} is not claimed by a colleague: nothing to take over")
+    if not reason.strip():
+        raise QueueError("say why you take it over: the claimant reads it")
+    now = datetime.now(UTC)
+    done = session.execute(
+        update(m.Question)
+        .where(m.Question.id == question_id, m.Question.assignee == previous)
+        .values(assignee=viewer.username, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(question)
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise QueueError(f"question {question_id} changed hands meanwhile: reload and try again")
+    text = f"Taken over from {previous} by {viewer.username}: {reason.strip()}"
+    session.add(m.Note(question_id=question_id, author=viewer.username, text=text))
+    audit(
+        session,
+        viewer.username,
+        TAKE_OVER,
+        f"question:{question_id}",
+        {"from": previous, "reason": reason.strip()},
+    )
+    return TakeOver(question_id, previous, viewer.username)
+
+
+@dataclass(frozen=True)
+class TakenFrom:
+    """A take-over as the audit log keeps it."""
+
+    question_id: int
+    previous: str
+    admin: str
+    reason: str
+    at: datetime
+
+    @classmethod
+    def of(cls, row: m.AuditLog) -> TakenFrom:
+        detail = row.detail or {}
+        qid = int((row.target or "question:0").split(":")[1])
+        return cls(qid, str(detail.get("from", "")), row.actor, str(detail.get("reason", "")), row.created_at)
+
+
+def taken_from(session: Session, username: str, days: int = 7) -> list[TakenFrom]:
+    """The take-overs of `username`'s questions in the last `days`: the console tells them."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    rows = session.scalars(
+        select(m.AuditLog)
+        .where(m.AuditLog.action == TAKE_OVER, m.AuditLog.created_at >= since)
+        .order_by(m.AuditLog.id.desc())
+    )
+    return [t for t in map(TakenFrom.of, rows) if t.previous == username]
+
+
+def last_take_over(session: Session, question_id: int) -> TakenFrom | None:
+    row = session.scalars(
+        select(m.AuditLog)
+        .where(m.AuditLog.action == TAKE_OVER, m.AuditLog.target == f"question:{question_id}")
+        .order_by(m.AuditLog.id.desc())
+        .limit(1)
+    ).first()
+    return TakenFrom.of(row) if row is not None else None
 
 
 def reply(session: Session, viewer: Viewer, question_id: int, text: str) -> m.Message:
@@ -119,8 +268,7 @@ def reply(session: Session, viewer: Viewer, question_id: int, text: str) -> m.Me
         raise QueueError("the reply is empty")
     if question.status == QuestionStatus.CLOSED.value:
         raise QueueError("the question is closed")
-    if question.assignee and question.assignee != viewer.username and not viewer.is_admin:
-        raise ClaimLost(question.assignee)
+    ensure_holder(question, viewer, "reply")
     citizen = session.get(m.Citizen, question.citizen_id)
     assert citizen is not None
     reply = Reply(body, kind=ReplyKind.PROFESSIONAL)
@@ -137,17 +285,26 @@ def reply(session: Session, viewer: Viewer, question_id: int, text: str) -> m.Me
     return out
 
 
-def reassign(session: Session, viewer: Viewer, question_id: int, role: str, area: str | None,
-             note: str) -> m.Question:
+def reassign(
+    session: Session, viewer: Viewer, question_id: int, role: str, area: str | None, note: str
+) -> m.Question:
     question = get_question(session, viewer, question_id)
     if session.get(m.Role, role) is None:
         raise QueueError(f"unknown role {role}")
     if area and session.get(m.Area, area) is None:
         raise QueueError(f"unknown area {area}")
+    ensure_holder(question, viewer, "reassign")
+    moved = (role, area or question.area) != (question.role, question.area)
     question.role, question.area = role, area or question.area
-    question.status, question.assignee, question.claimed_at = QuestionStatus.OPEN.value, None, None
-    session.add(m.Note(question_id=question.id, author=viewer.username,
-                       text=f"Reassigned to {role}{' / ' + area if area else ''}: {note}".strip()))
+    if moved or question.status != QuestionStatus.CLAIMED.value:  # same team: the claim stays
+        question.status, question.assignee, question.claimed_at = QuestionStatus.OPEN.value, None, None
+    session.add(
+        m.Note(
+            question_id=question.id,
+            author=viewer.username,
+            text=f"Reassigned to {role}{' / ' + area if area else ''}: {note}".strip(),
+        )
+    )
     audit(session, viewer.username, "reassign", f"question:{question_id}", {"role": role, "area": area})
     return question
 
@@ -166,14 +323,16 @@ def close(session: Session, viewer: Viewer, question_id: int, reason: str) -> m.
     if reason not in CLOSE_REASONS:
         raise QueueError(f"reason must be one of {', '.join(CLOSE_REASONS)}")
     question = get_question(session, viewer, question_id)
+    ensure_holder(question, viewer, "close")
     question.status, question.close_reason = QuestionStatus.CLOSED.value, reason
     question.closed_at = datetime.now(UTC)
     audit(session, viewer.username, "close", f"question:{question_id}", {"reason": reason})
     return question
 
 
-def audit(session: Session, actor: str, action: str, target: str | None = None,
-          detail: dict | None = None) -> None:  # type: ignore[type-arg]
+def audit(
+    session: Session, actor: str, action: str, target: str | None = None, detail: dict | None = None
+) -> None:  # type: ignore[type-arg]
     session.add(m.AuditLog(actor=actor, action=action, target=target, detail=detail))
 
 
@@ -181,11 +340,11 @@ _ARTICLES = ("a ", "an ", "the ", "een ", "de ", "het ")
 
 
 def signature_name(role_name: str) -> str:
-    """"a fire prevention officer" -> "Fire prevention officer", for signing a reply."""
+    """ "a fire prevention officer" -> "Fire prevention officer", for signing a reply."""
     name = role_name.strip()
     for article in _ARTICLES:
         if name.lower().startswith(article):
-            name = name[len(article):]
+            name = name[len(article) :]
             break
     return name[:1].upper() + name[1:]
 

@@ -238,7 +238,7 @@ def reset_password(session: Session, actor: str, pro_id: int) -> tuple[m.Profess
     if pro is None:
         raise RoutingError("no such user")
     password = new_password()
-    pro.password_hash = users.hash_password(password)
+    users.set_password(pro, password, one_time=True)
     session.execute(delete(m.WebSession).where(m.WebSession.professional_id == pro.id))
     audit(session, actor, "user.reset_password", f"user:{pro.username}", None)
     return pro, password

@@ -162,6 +162,10 @@ class Professional(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     telegram_chat_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A one-time password (first or reset): the first login leads to choosing one's own, and an
+    # unused one stops working at `password_expires_at` (bot.service.users).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Citizen(Base):

@@ -93,9 +93,16 @@ def attempt_login(
         pro = users.find(session, username)
         ok = users.verify_password(pro.password_hash if pro else _DUMMY_HASH, password)
         ok = ok and pro is not None and pro.active
-        session.add(m.LoginAttempt(username=username, remote=remote, success=ok, created_at=now))
+        late = ok and pro is not None and users.expired(pro, now)
+        session.add(m.LoginAttempt(username=username, remote=remote, success=ok and not late, created_at=now))
         if not ok or pro is None:
             return None, "Wrong username or password."
+        if late:  # the right password, but a one-time one nobody used in time
+            audit(session, pro.username, "login.expired_password", f"user:{pro.username}")
+            return None, (
+                f"This one-time password has expired (they work for {users.ONE_TIME_HOURS} hours). "
+                "Ask an admin for a new one."
+            )
         audit(session, pro.username, "login", f"user:{pro.username}")
         return pro.id, None
 
@@ -140,7 +147,7 @@ async def login(
         return render(
             request,
             "login.html",
-            status_code=401 if "Wrong" in (error or "") else 429,
+            status_code=429 if "Too many" in (error or "") else 401,
             next=safe_next(next),
             username=username,
             flash=error,
@@ -150,6 +157,7 @@ async def login(
     if old:  # a fresh token at every login: a planted cookie is worth nothing
         await asyncio.to_thread(end_session, svc, security.token_hash(old))
     token = await asyncio.to_thread(start_session, svc, pro_id)
+    # After a one-time password, `current_user` sends every page on to /account until it is changed.
     response = RedirectResponse(safe_next(next), status_code=303)
     _set_session_cookie(request, svc, response, token)
     return response
@@ -190,7 +198,7 @@ async def account(
         telegram_linked=linked,
         telegram_on="telegram" in svc.channel_health,
         link_minutes=linking.VALID_MINUTES,
-        **extra,
+        **({"must_change": user.must_change_password} | extra),
     )
 
 
@@ -243,11 +251,13 @@ def change_password(services: Services, user: User, current: str, new: str, repe
         return "The new passwords do not match."
     if len(new) < users.MIN_PASSWORD:
         return f"The new password needs at least {users.MIN_PASSWORD} characters."
+    if new == current:
+        return "Choose a new password, not the one you have now."
     with services.sessions.begin() as session:
         pro = session.get(m.Professional, user.id)
         if pro is None or not users.verify_password(pro.password_hash, current):
             return "The current password is wrong."
-        pro.password_hash = users.hash_password(new)
+        users.set_password(pro, new, one_time=False)
         session.execute(
             delete(m.WebSession).where(
                 m.WebSession.professional_id == user.id, m.WebSession.token_hash != user.token_hash
@@ -275,4 +285,5 @@ async def password(
         user,
         flash="Your password was changed. Other sessions were logged out.",
         flash_kind="ok",
+        must_change=False,
     )

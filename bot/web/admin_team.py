@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from bot.app import Services
 from bot.service import routing_admin
 from bot.service.routing_admin import RoutingError
+from bot.service.users import ONE_TIME_HOURS
 from bot.web.admin import Admin, attempt, unstaffed
 from bot.web.auth import require_admin, verify_csrf
 from bot.web.deps import ServicesDep
@@ -63,7 +64,7 @@ def add_professional(
     except RoutingError as exc:
         return _team_page(request, svc, 400, flash=str(exc), flash_kind="error")
     # The password is shown this once (no redirect: a reload must not show it again).
-    return _team_page(request, svc, created=pro.username, password=password)
+    return _team_page(request, svc, created=pro.username, password=password, one_time_hours=ONE_TIME_HOURS)
 
 
 @router.post("/team/{pro_id}")
@@ -91,7 +92,9 @@ def reset_password(request: Request, svc: ServicesDep, pro_id: int, user: Admin)
             pro, password = routing_admin.reset_password(session, user.username, pro_id)
     except RoutingError as exc:
         return _team_page(request, svc, 400, flash=str(exc), flash_kind="error")
-    return _team_page(request, svc, created=pro.username, password=password, reset=True)
+    return _team_page(
+        request, svc, created=pro.username, password=password, reset=True, one_time_hours=ONE_TIME_HOURS
+    )
 
 
 def _routing_page(request: Request, svc: Services, status_code: int = 200, **extra: Any) -> Response:
@@ -99,8 +102,15 @@ def _routing_page(request: Request, svc: Services, status_code: int = 200, **ext
         roles = routing_admin.roles(session)
         areas = routing_admin.areas(session)
         gaps = unstaffed(svc, session)
-    return render(request, "admin/routing.html", status_code=status_code, roles=roles, areas=areas,
-                  unstaffed=gaps, **extra)
+    return render(
+        request,
+        "admin/routing.html",
+        status_code=status_code,
+        roles=roles,
+        areas=areas,
+        unstaffed=gaps,
+        **extra,
+    )
 
 
 @router.get("/routing")

@@ -3,7 +3,9 @@
 A console session is a row in `web_sessions` keyed by the sha256 of a random cookie token (a stolen
 database does not give working cookies). Use the dependencies on routes:
 
-    current_user         logged in (pages redirect to /login?next=..., htmx/JSON get 401)
+    current_user         logged in (pages redirect to /login?next=..., htmx/JSON get 401); a
+                         session opened with a one-time password reaches only /account (403 or
+                         a redirect there) until the professional chose their own password
     require_professional logged in, active (admins included)
     require_admin        logged in and admin, else 403
     verify_csrf          on every state-changing route (no-op for GET/HEAD)
@@ -58,6 +60,7 @@ class User:
     areas: tuple[str, ...]
     csrf_token: str
     token_hash: str
+    must_change_password: bool = False  # logged in with a one-time password: /account only
 
 
 def viewer_of(user: User) -> Viewer:
@@ -95,6 +98,7 @@ def _load(request: Request) -> User | None:
             _split(pro.areas),
             web.csrf_token,
             web.token_hash,
+            pro.must_change_password,
         )
 
 
@@ -113,6 +117,10 @@ def _wants_html(request: Request) -> bool:
     )
 
 
+# What a session logged in with a one-time password may open: choosing one's own password.
+ONE_TIME_PATHS = frozenset({"/account", "/account/password"})
+
+
 def current_user(request: Request) -> User:
     user = optional_user(request)
     if user is None:
@@ -122,6 +130,10 @@ def current_user(request: Request) -> User:
                 303, "login required", headers={"Location": f"/login?next={quote(target, safe='')}"}
             )
         raise HTTPException(401, "login required")
+    if user.must_change_password and request.url.path not in ONE_TIME_PATHS:
+        if _wants_html(request):
+            raise HTTPException(303, "choose your own password first", headers={"Location": "/account"})
+        raise HTTPException(403, "choose your own password first (Account page): yours was for one time only")
     return user
 
 

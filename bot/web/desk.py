@@ -36,7 +36,7 @@ STREAM_SECONDS = 30.0  # an SSE stream ends and the browser reconnects: shutdown
 class Detail:
     question: m.Question
     citizen: m.Citizen
-    thread: list[m.Message]
+    thread: list[m.Message | queue.Hidden]
     notes: list[m.Note]
     decision: m.DecisionRecord | None
     role_name: str
@@ -51,6 +51,11 @@ class Detail:
     @property
     def may_act(self) -> bool:
         return self.question.status != "closed"
+
+
+def _taken_from(services: Services, viewer: Viewer) -> list[queue.TakenFrom]:
+    with services.sessions() as session:
+        return queue.taken_from(session, viewer.username)
 
 
 def _list(services: Services, viewer: Viewer, view: str) -> list[dict[str, Any]]:
@@ -82,7 +87,7 @@ def _detail(services: Services, viewer: Viewer, question_id: int) -> Detail:
         detail = Detail(
             question=question,
             citizen=citizen,
-            thread=queue.thread(session, question),
+            thread=queue.thread(session, viewer, question),
             notes=list(question.notes),
             decision=decision,
             role_name=queue.signature_name(library.role(question.role).name(Language.EN)),
@@ -144,7 +149,8 @@ async def queue_page(
 ) -> Response:
     view = view if view in VIEWS else "active"
     items = await asyncio.to_thread(_list, svc, viewer_of(user), view)
-    return render(request, "queue.html", items=items, view=view, done=done)
+    taken = await asyncio.to_thread(_taken_from, svc, viewer_of(user))
+    return render(request, "queue.html", items=items, view=view, done=done, taken=taken)
 
 
 @router.get("/queue/list")
@@ -252,6 +258,19 @@ async def reassign(
     except QueueError as exc:
         return await _question_page(request, svc, user, question_id, status_code=400, error=str(exc))
     return _go(request, "/queue?done=reassigned")
+
+
+@router.post("/questions/{question_id}/takeover")
+async def take_over(
+    request: Request, svc: ServicesDep, question_id: int, user: Staff, reason: Annotated[str, Form()] = ""
+) -> Response:
+    """An admin takes a colleague's claimed question over: logged, noted, the claimant told."""
+    viewer = viewer_of(user)
+    try:
+        await _act(svc, "question.taken_over", question_id, queue.take_over, viewer, question_id, reason)
+    except QueueError as exc:
+        return await _question_page(request, svc, user, question_id, status_code=409, error=str(exc))
+    return await _question_page(request, svc, user, question_id, notice="taken_over")
 
 
 @router.post("/questions/{question_id}/note")

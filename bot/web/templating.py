@@ -20,6 +20,7 @@ from jinja2.runtime import Context
 from starlette.responses import Response
 
 from bot.core.calendar import DEFAULT_ZONE
+from bot.service.queue import hidden_label
 from bot.web.auth import User, csrf_token_for, optional_user, services_of
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -70,6 +71,7 @@ _env = Environment(
 )
 _env.filters["iso"] = _iso
 _env.filters["when"] = _when
+_env.filters["hidden_label"] = hidden_label
 _env.filters["pct"] = lambda x: f"{float(x) * 100:.0f}%"
 
 templates = Jinja2Templates(env=_env)
@@ -104,6 +106,4 @@ def render(
         "staff_zone": services_of(request).settings.timezone,
         **ctx,
     }
-    return templates.TemplateResponse(
-        request, name, context, status_code=status_code, headers=headers
-    )
+    return templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)

@@ -52,6 +52,8 @@ STAFF = {
     "/account/telegram/unlink",
 }
 QUESTION = re.compile(r"^/questions/\{question_id\}(/\w+)?$")
+# Question actions for admins only (a professional who may see the question still gets 403).
+ADMIN_ACTIONS = {"/questions/{question_id}/takeover"}
 STREAMING = {"/events"}  # an endless stream when allowed: only the refusals are checked
 # Allowed for admins, but with effects the rest of the matrix must not see (checked for refusals).
 NOT_REPLAYED = {"/logout", "/admin/retrain", "/admin/retrain/confirm", "/account/password"}
@@ -72,6 +74,8 @@ def classify(path: str) -> str:
         return "api"
     if path in STAFF:
         return "staff"
+    if path in ADMIN_ACTIONS:
+        return "admin"
     if QUESTION.match(path):
         return "question"
     if path.startswith("/admin/") or path == "/admin":

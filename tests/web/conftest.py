@@ -49,8 +49,10 @@ def make_user(
     admin: bool = False,
     password: str = PASSWORD,
     display_name: str = "",
+    one_time: bool = False,
 ) -> int:
-    """A professional (or admin) with the test password; areas are created when missing."""
+    """A professional (or admin) with the test password, as if they had already chosen it
+    (`one_time=True`: a first password, to be changed at login); areas are created when missing."""
     with services.sessions.begin() as session:
         for slug in [a for a in areas.split(",") if a]:
             if session.get(m.Area, slug) is None:
@@ -64,6 +66,7 @@ def make_user(
             roles=roles,
             areas=areas,
             display_name=display_name or username.title(),
+            one_time=one_time,
         )
         return pro.id
 

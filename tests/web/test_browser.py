@@ -105,7 +105,9 @@ def test_two_professionals_claim_the_same_question(browser, live_server):  # typ
     loser_text = texts[1] if winner == "alice" else texts[0]
     assert loser_text == f"Already claimed by {winner}."
     loser = bob if winner == "alice" else alice
-    expect(loser.locator("#held")).to_have_text(f"{winner} has claimed this question: they reply.")
+    expect(loser.locator("#held")).to_have_text(
+        f"{winner} has claimed this question: they reply, reassign or close it."
+    )
     screenshot(loser, "claim-race-loser-phone")
     # Bob's open queue shows the claim without a reload (server-sent events).
     expect(bob_queue.locator(f"#q-{qid} .badge.claimed")).to_have_text(f"claimed: {winner}")

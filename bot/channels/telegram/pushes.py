@@ -22,6 +22,7 @@ from bot.channels.telegram.sender import StaffUnreachable, send_direct
 log = logging.getLogger(__name__)
 
 PUSHED_EVENTS = ("question.created", "question.reassigned", "question.escalated")
+TAKEN_OVER = "question.taken_over"  # the claimant who lost the question is told
 
 
 class Pusher:
@@ -33,10 +34,16 @@ class Pusher:
 
     def listener(self, event: str, question_id: int) -> None:
         """Called by the intake service, often from a worker thread: hand over to the loop."""
-        if event not in PUSHED_EVENTS:
+        if event == TAKEN_OVER:
+            coro: Coroutine[Any, Any, object] = self.push_take_over(question_id)
+        elif event in PUSHED_EVENTS:
+            coro = (
+                self.push_escalated(question_id)
+                if event == "question.escalated"
+                else self.push_question(question_id)
+            )
+        else:
             return
-        coro = (self.push_escalated(question_id) if event == "question.escalated"
-                else self.push_question(question_id))
         try:
             self.loop.call_soon_threadsafe(self.spawn, coro)
         except RuntimeError:  # the loop is closed: the service is stopping
@@ -63,6 +70,19 @@ class Pusher:
         prefix = await asyncio.to_thread(staff.escalation_note, self.deps, question_id)
         return await self.push_question(question_id, prefix=prefix)
 
+    async def push_take_over(self, question_id: int) -> bool:
+        """Tell the claimant (if their Telegram is linked) that an admin took their question."""
+        notice = await asyncio.to_thread(staff.take_over_notice, self.deps, question_id)
+        if notice is None:
+            return False
+        chat_id, text = notice
+        try:
+            await send_direct(self.bot, chat_id, text, (), attempts=self.deps.settings.push_attempts)
+        except Exception:
+            log.exception("take-over notice for question #%s to %s failed", question_id, chat_id)
+            return False
+        return True
+
     async def _send(self, chat_id: str, card: staff.Card) -> bool:
         try:
             message = await send_direct(
@@ -81,9 +101,7 @@ class Pusher:
             return False
         if message is None:
             return False
-        await asyncio.to_thread(
-            staff.remember_card, self.deps, chat_id, message.message_id, card.question_id
-        )
+        await asyncio.to_thread(staff.remember_card, self.deps, chat_id, message.message_id, card.question_id)
         return True
 
     async def remind_once(self) -> int:

@@ -183,9 +183,7 @@ def act(deps: Deps, chat_id: str, data: str, update_id: int) -> Outcome:
                 outcome = queue.claim(session, viewer, qid)
                 if not outcome.won:
                     return Outcome(
-                        text=deps.text(
-                            library, "utter_tg_claim_lost", lang, username=outcome.holder or "?"
-                        ),
+                        text=deps.text(library, "utter_tg_claim_lost", lang, username=outcome.holder or "?"),
                         card=card(deps, session, question),
                     )
                 event = "question.claimed"
@@ -236,9 +234,7 @@ def answer(deps: Deps, chat_id: str, replied_to: int, text: str, update_id: int)
         try:
             out = professional.answer_in(session, deps.services, Viewer.of(pro), qid, text)
         except ClaimLost as exc:
-            return Outcome(
-                text=deps.text(library, "utter_tg_claim_lost", lang, username=exc.holder or "?")
-            )
+            return Outcome(text=deps.text(library, "utter_tg_claim_lost", lang, username=exc.holder or "?"))
         except QueueError as exc:
             return Outcome(text=deps.text(library, "utter_tg_action_failed", lang, reason=str(exc)))
         citizen = session.get(m.Citizen, out.citizen_id)
@@ -282,9 +278,34 @@ def targets(deps: Deps, question_id: int) -> tuple[list[str], m.Question | None]
 def escalation_note(deps: Deps, question_id: int) -> str:
     with deps.services.sessions() as session:
         library = deps.services.triage.library(session)
-        return deps.text(library, "utter_tg_escalated", deps.settings.staff_language,
-                         question_id=question_id,
-                         minutes=f"{deps.services.settings.emergency_escalation_minutes:g}")
+        return deps.text(
+            library,
+            "utter_tg_escalated",
+            deps.settings.staff_language,
+            question_id=question_id,
+            minutes=f"{deps.services.settings.emergency_escalation_minutes:g}",
+        )
+
+
+def take_over_notice(deps: Deps, question_id: int) -> tuple[str, str] | None:
+    """(chat, text) telling the previous claimant that an admin took the question over."""
+    with deps.services.sessions() as session:
+        taken = queue.last_take_over(session, question_id)
+        if taken is None:
+            return None
+        pro = session.scalars(select(m.Professional).where(m.Professional.username == taken.previous)).first()
+        if pro is None or not pro.telegram_chat_id:
+            return None
+        library = deps.services.triage.library(session)
+        text = deps.text(
+            library,
+            "utter_tg_taken_over",
+            deps.settings.staff_language,
+            admin=taken.admin,
+            question_id=question_id,
+            reason=taken.reason,
+        )
+        return pro.telegram_chat_id, text
 
 
 def push_card(deps: Deps, question_id: int, prefix: str = "") -> Card | None:

@@ -218,3 +218,33 @@ def test_reassign_and_close_from_the_phone(sqlite_services: Services, fake: Fake
         assert question.role == "enforcement_officer" and question.status == "closed"
 
     asyncio.run(flow())
+
+
+def test_a_claimant_is_told_on_the_phone_when_an_admin_takes_over(
+    sqlite_services: Services, fake: FakeTelegram
+) -> None:
+    """Issue 15: a take-over is never silent; the linked claimant gets a message at once."""
+    from bot.service import queue, users
+
+    services = sqlite_services
+    add_professional(services, "fenna", "fire_prevention_officer")
+    with services.sessions.begin() as session:
+        users.create(session, "ada", "a-long-password", is_admin=True)
+
+    async def flow() -> None:
+        async with running(services, fake):
+            await _link(services, fake, FENNA, "fenna")
+            fake.push(fake.text(SAM, "I would like a fire safety inspection of my building"))
+            await eventually(lambda: any(p.get("reply_markup") for p in fake.sent(FENNA)), what="push")
+            with services.sessions.begin() as session:
+                qid = session.scalars(select(m.Question.id)).one()
+                fenna = queue.Viewer("fenna", frozenset({"fire_prevention_officer"}))
+                assert queue.claim(session, fenna, qid).won
+                queue.take_over(session, queue.Viewer("ada", is_admin=True), qid, "Fenna is on leave")
+            services.triage.publish("question.taken_over", qid)
+            notice = await eventually(
+                lambda: next((t for t in fake.texts(FENNA) if "took over" in t), None), what="notice"
+            )
+            assert notice == f"ada took over question #{qid} from you: Fenna is on leave"
+
+    asyncio.run(flow())
