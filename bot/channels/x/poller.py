@@ -7,7 +7,8 @@ one commit: a restart resumes exactly after the last handled event, and `triage.
 idempotent on the event id should the process die between intake and that commit.
 
 On the very first start (no cursor) the channel starts from "now": it records the newest event
-and answers nothing older, instead of replying to up to 30 days of history.
+and answers nothing older, instead of replying to up to 30 days of history. An account without
+DMs in those 30 days records 0, so the first citizen's DM is not taken for history.
 """
 
 from __future__ import annotations
@@ -78,11 +79,10 @@ class DmPoller:
             events, newest = self.fetch_new(cursor)
         except Exception as exc:
             raise translate(exc) from exc
-        if cursor is None:
-            if newest is not None:
-                with self.services.sessions.begin() as session:
-                    state.save_cursor(session, state.DM_CURSOR, newest)
-            log.info("X DMs: first start, answering messages after event %s", newest)
+        if cursor is None:  # no DMs in 30 days: start at 0, so the first one is answered
+            with self.services.sessions.begin() as session:
+                state.save_cursor(session, state.DM_CURSOR, newest or 0)
+            log.info("X DMs: first start, answering messages after event %s", newest or 0)
             return 0
         handled = 0
         for event in sorted(events, key=lambda e: e.id):
