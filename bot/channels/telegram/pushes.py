@@ -35,8 +35,11 @@ class Pusher:
         """Called by the intake service, often from a worker thread: hand over to the loop."""
         if event not in PUSHED_EVENTS:
             return
-        coro = (self.push_escalated(question_id) if event == "question.escalated"
-                else self.push_question(question_id))
+        coro = (
+            self.push_escalated(question_id)
+            if event == "question.escalated"
+            else self.push_question(question_id)
+        )
         try:
             self.loop.call_soon_threadsafe(self.spawn, coro)
         except RuntimeError:  # the loop is closed: the service is stopping
@@ -81,9 +84,7 @@ class Pusher:
             return False
         if message is None:
             return False
-        await asyncio.to_thread(
-            staff.remember_card, self.deps, chat_id, message.message_id, card.question_id
-        )
+        await asyncio.to_thread(staff.remember_card, self.deps, chat_id, message.message_id, card.question_id)
         return True
 
     async def remind_once(self) -> int:

@@ -182,9 +182,7 @@ def act(deps: Deps, chat_id: str, data: str, update_id: int) -> Outcome:
                 outcome = queue.claim(session, viewer, qid)
                 if not outcome.won:
                     return Outcome(
-                        text=deps.text(
-                            library, "utter_tg_claim_lost", lang, username=outcome.holder or "?"
-                        ),
+                        text=deps.text(library, "utter_tg_claim_lost", lang, username=outcome.holder or "?"),
                         card=card(deps, session, question),
                     )
                 event = "question.claimed"
@@ -235,9 +233,7 @@ def answer(deps: Deps, chat_id: str, replied_to: int, text: str, update_id: int)
         try:
             out = professional.answer_in(session, deps.services, Viewer.of(pro), qid, text)
         except ClaimLost as exc:
-            return Outcome(
-                text=deps.text(library, "utter_tg_claim_lost", lang, username=exc.holder or "?")
-            )
+            return Outcome(text=deps.text(library, "utter_tg_claim_lost", lang, username=exc.holder or "?"))
         except QueueError as exc:
             return Outcome(text=deps.text(library, "utter_tg_action_failed", lang, reason=str(exc)))
         citizen = session.get(m.Citizen, out.citizen_id)
@@ -281,9 +277,13 @@ def targets(deps: Deps, question_id: int) -> tuple[list[str], m.Question | None]
 def escalation_note(deps: Deps, question_id: int) -> str:
     with deps.services.sessions() as session:
         library = deps.services.triage.library(session)
-        return deps.text(library, "utter_tg_escalated", deps.settings.staff_language,
-                         question_id=question_id,
-                         minutes=f"{deps.services.settings.emergency_escalation_minutes:g}")
+        return deps.text(
+            library,
+            "utter_tg_escalated",
+            deps.settings.staff_language,
+            question_id=question_id,
+            minutes=f"{deps.services.settings.emergency_escalation_minutes:g}",
+        )
 
 
 def push_card(deps: Deps, question_id: int, prefix: str = "") -> Card | None:

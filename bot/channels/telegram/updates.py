@@ -32,7 +32,7 @@ from bot.store import models as m
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]  # edits are not asked for
 MAX_ATTEMPTS = 5  # a handler failing this often on one update is a bug: log it and move on
 OFFSET_MAX_AGE = timedelta(hours=24)  # how long Telegram keeps an unconfirmed update
 READ_MARGIN = 10.0  # seconds a getUpdates call may take beyond its long-polling timeout

@@ -112,3 +112,101 @@ def test_a_stored_offset_older_than_a_day_is_not_used(sqlite_services: Services,
         assert fake.calls_to("getUpdates")[0].params.get("offset") is None
 
     asyncio.run(flow())
+
+
+def _bot_message(chat: int, text: str = "A question card") -> dict:  # type: ignore[type-arg]
+    return {
+        "message_id": 1,
+        "date": 1_800_000_000,
+        "chat": {"id": chat, "type": "private", "first_name": "Sam"},
+        "from": {"id": 7000001, "is_bot": True, "first_name": "Triage"},
+        "text": text,
+    }
+
+
+def test_a_press_too_old_to_answer_does_not_hold_up_the_channel(
+    sqlite_services: Services, fake: FakeTelegram
+) -> None:
+    """After a restart Telegram refuses to answer old presses ("query is too old"): the press is
+    done with, not retried five times while every other update waits (emergencies too)."""
+
+    async def flow() -> None:
+        async with running(sqlite_services, fake):
+            fake.push(fake.press(SAM, _bot_message(SAM), "pq:c:1"))  # a card button
+            fake.push(fake.press(SAM, _bot_message(SAM), "fb:1:yes"))  # a citizen's button
+            fake.expire_queries()
+            fake.push(fake.text(SAM, "/help"))
+            await eventually(lambda: fake.texts(SAM), timeout=4, what="the help, without delay")
+            await settle(1.0)
+            assert len(fake.calls_to("answerCallbackQuery")) == 2  # each tried once
+
+    asyncio.run(flow())
+
+
+def test_presses_that_match_no_button_of_ours_are_answered(
+    sqlite_services: Services, fake: FakeTelegram
+) -> None:
+    async def flow() -> None:
+        async with running(sqlite_services, fake):
+            fake.push(fake.press(SAM, _bot_message(SAM), None))  # a game button: no data
+            fake.push(fake.press(SAM, _bot_message(SAM), "zz:unknown"))
+            await eventually(lambda: len(fake.calls_to("answerCallbackQuery")) == 2, what="both answered")
+
+    asyncio.run(flow())
+
+
+def test_the_bot_leaves_a_group_it_is_added_to(sqlite_services: Services, fake: FakeTelegram) -> None:
+    async def flow() -> None:
+        async with running(sqlite_services, fake):
+            fake.push(fake.added_to_group(-100555, by=SAM))
+            await eventually(lambda: fake.left == [-100555], what="left the group")
+            assert fake.texts(-100555) == ["I only work in private chats. Please send me a private message."]
+
+    asyncio.run(flow())
+
+
+def test_with_groups_allowed_the_bot_stays(sqlite_services: Services, fake: FakeTelegram) -> None:
+    async def flow() -> None:
+        async with running(sqlite_services, fake, allow_groups=True):
+            fake.push(fake.added_to_group(-100556, by=SAM))
+            await eventually(lambda: fake.texts(-100556), what="the note")
+            await settle()
+            assert fake.left == []
+
+    asyncio.run(flow())
+
+
+def test_an_update_delivered_twice_at_once_acts_once() -> None:
+    """Two webhook requests with the same update at the same moment (Telegram retrying a slow
+    answer): the second waits for the first's outcome and does nothing of its own."""
+    from telegram import Update
+
+    from bot.channels.telegram.updates import UpdateRunner
+
+    class Ledger:
+        def __init__(self) -> None:
+            self.done: set[int] = set()
+
+        def seen(self, update_id: int) -> bool:
+            return update_id in self.done
+
+        def complete(self, update_id: int, advance_offset: bool) -> None:
+            self.done.add(update_id)
+
+    class SlowApplication:
+        def __init__(self) -> None:
+            self.processed = 0
+
+        async def process_update(self, update: object) -> None:
+            self.processed += 1
+            await asyncio.sleep(0.2)  # a /queue reading the database and sending
+
+    application = SlowApplication()
+    runner = UpdateRunner(application, Ledger(), set())  # type: ignore[arg-type]
+    update = Update(update_id=9101)
+
+    async def twice() -> list[bool]:
+        return list(await asyncio.gather(runner.handle(update), runner.handle(update)))
+
+    assert asyncio.run(twice()) == [True, True]
+    assert application.processed == 1
