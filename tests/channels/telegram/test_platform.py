@@ -210,3 +210,33 @@ def test_an_update_delivered_twice_at_once_acts_once() -> None:
 
     assert asyncio.run(twice()) == [True, True]
     assert application.processed == 1
+
+
+def test_citizen_commands_from_a_professional_do_not_make_them_a_citizen(
+    sqlite_services: Services, fake: FakeTelegram
+) -> None:
+    from sqlalchemy import select
+
+    from bot.service import linking
+    from tests.channels.telegram.conftest import add_professional
+
+    services = sqlite_services
+    fenna = 900001
+    add_professional(services, "fenna", "fire_prevention_officer")
+    with services.sessions.begin() as session:
+        pro = session.scalars(select(m.Professional).where(m.Professional.username == "fenna")).one()
+        code = linking.issue_code(session, pro)
+
+    async def flow() -> None:
+        async with running(services, fake):
+            fake.push(fake.text(fenna, f"/link {code}"))
+            await eventually(lambda: fake.texts(fenna), what="linked")
+            for command in ("/language nl", "/area 1012 AB", "/forget", "/start"):
+                fake.push(fake.text(fenna, command))
+            await eventually(lambda: len(fake.texts(fenna)) == 5, what="four answers")
+            await settle()
+            assert all("/queue" in text for text in fake.texts(fenna)[1:])  # the staff help
+
+    asyncio.run(flow())
+    with services.sessions() as session:
+        assert session.scalars(select(m.Citizen).where(m.Citizen.external_id == str(fenna))).first() is None
