@@ -25,6 +25,7 @@ from bot.config import Settings
 from bot.core import text as textcheck
 from bot.core.types import ButtonPress, Channel, InboundMessage, Language
 from bot.service.outbox import Dispatcher
+from bot.service.pollers import stale_channels
 from bot.service.triage import PressRefused, PressResult
 from bot.store import citizens, messages
 from bot.store import models as m
@@ -343,8 +344,13 @@ def create_app(services: Services | None = None) -> FastAPI:
                 model = session.scalars(select(m.ModelRecord.version).where(
                     m.ModelRecord.active.is_(True))).first()
                 unstaffed = svc.triage.knowledge.staffing(session).unstaffed(svc.triage.library(session))
+            channels = dict(svc.channel_health)
+            for channel, reason in stale_channels(svc.heartbeats).items():
+                known = channels.get(channel, "ok")
+                channels[channel] = reason if known == "ok" else f"{known}; {reason}"
+            pollers = {name: beat.report() for name, beat in list(svc.heartbeats.items())}
             return {"status": "ok", "database": "ok", "engine": svc.settings.engine, "model": model,
-                    "outbox": outbox, "channels": dict(svc.channel_health),
+                    "outbox": outbox, "channels": channels, "pollers": pollers,
                     "unstaffed_roles": unstaffed}
 
         try:

@@ -2,8 +2,18 @@
 
 An HTTP server on 127.0.0.1 (random port, a thread) implementing getMe, getUpdates (long polling
 with offset confirmation, like Telegram), sendMessage, editMessageText, answerCallbackQuery,
-setWebhook and deleteWebhook. Every call is recorded; failures (429 with retry_after, 403, 5xx)
-can be queued per method. Point the library at it with `base_url=f"{fake.url}/bot"`.
+leaveChat, setWebhook and deleteWebhook. Every call is recorded; failures (429 with retry_after,
+403, 409, 5xx) can be queued per method. Point the library at it with `base_url=f"{fake.url}/bot"`.
+
+What the real Bot API does and this fake models too:
+- a text over 4,096 characters (or an empty one) is refused with 400;
+- a callback query can be answered once, within its time: later (or after `expire_queries()`)
+  `answerCallbackQuery` fails with 400 "query is too old and response timeout expired or query
+  id is invalid";
+- `allowed_updates` given to getUpdates or setWebhook is remembered, and updates of other types
+  are never delivered;
+- update ids may restart lower (after a week without updates): `push(..., update_id=7)`, and an
+  offset above it confirms (drops) it, as Telegram does.
 """
 
 from __future__ import annotations
@@ -28,6 +38,10 @@ BOT_USER = {
     "supports_inline_queries": False,
 }
 STRING_PARAMS = {"text", "url", "secret_token", "callback_query_id", "parse_mode"}
+MAX_TEXT = 4096
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query id is invalid"
+QUERY_SECONDS = 15.0  # Telegram: answer a callback query within about 15 seconds
+DEFAULT_ALLOWED = None  # None: every update type except chat_member and message_reaction*
 
 
 @dataclass
@@ -46,6 +60,9 @@ class FakeTelegram:
         self._next_message = 1
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._failures: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        self._queries: dict[str, float] = {}  # open callback query id -> when it was made
+        self.allowed_updates: list[str] | None = DEFAULT_ALLOWED
+        self.left: list[int] = []  # chats the bot left
         self._cond = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -166,18 +183,36 @@ class FakeTelegram:
         return {"message": message}
 
     def press(
-        self, user_id: int, message: dict[str, Any], data: str, language: str | None = "en"
+        self, user_id: int, message: dict[str, Any], data: str | None, language: str | None = "en"
     ) -> dict[str, Any]:
         with self._cond:
             self._next_message += 1
             query_id = str(self._next_message * 7919)
+            self._queries[query_id] = time.monotonic()
+        query: dict[str, Any] = {
+            "id": query_id,
+            "from": self.user(user_id, language),
+            "message": message,
+            "chat_instance": f"ci{user_id}",
+        }
+        if data is not None:
+            query["data"] = data
+        return {"callback_query": query}
+
+    def expire_queries(self) -> None:
+        """Every open callback query is now too old to answer (as after a restart)."""
+        with self._cond:
+            self._queries.clear()
+
+    def added_to_group(self, chat_id: int, by: int) -> dict[str, Any]:
+        """A my_chat_member update: someone added the bot to a group."""
         return {
-            "callback_query": {
-                "id": query_id,
-                "from": self.user(user_id, language),
-                "message": message,
-                "chat_instance": f"ci{user_id}",
-                "data": data,
+            "my_chat_member": {
+                "chat": {"id": chat_id, "type": "group", "title": "Buurtgroep"},
+                "from": self.user(by),
+                "date": int(time.time()),
+                "old_chat_member": {"user": BOT_USER, "status": "left"},
+                "new_chat_member": {"user": BOT_USER, "status": "member"},
             }
         }
 
@@ -255,6 +290,9 @@ class FakeTelegram:
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+        refused = self._call_checked(method, params)
+        if refused is not None:
+            return refused
         return 200, {"ok": True, "result": handler(params, call)}
 
     def _api_getMe(self, params: dict[str, Any], call: Call) -> Any:  # noqa: N802
@@ -266,18 +304,55 @@ class FakeTelegram:
 
     def _api_setWebhook(self, params: dict[str, Any], call: Call) -> Any:  # noqa: N802
         self.webhook = params
+        if params.get("allowed_updates") is not None:
+            self.allowed_updates = list(params["allowed_updates"])
         return True
 
     def _api_getUpdates(self, params: dict[str, Any], call: Call) -> Any:  # noqa: N802
         offset = params.get("offset")
         deadline = time.monotonic() + min(float(params.get("timeout") or 0), 2.0)
         with self._cond:
+            if params.get("allowed_updates") is not None:  # remembered until changed
+                self.allowed_updates = list(params["allowed_updates"])
             while True:
                 if offset is not None:  # confirmed: Telegram forgets them
                     self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                self._updates = [u for u in self._updates if self._allowed(u)]
                 if self._updates or time.monotonic() >= deadline:
                     return self._updates[: int(params.get("limit") or 100)]
                 self._cond.wait(timeout=max(0.0, deadline - time.monotonic()))
+
+    def _allowed(self, update: dict[str, Any]) -> bool:
+        kind = next(k for k in update if k != "update_id")
+        if self.allowed_updates is None or not self.allowed_updates:
+            return kind not in ("chat_member", "message_reaction", "message_reaction_count")
+        return kind in self.allowed_updates
+
+    @staticmethod
+    def _text_problem(text: str) -> str | None:
+        if not text.strip():
+            return "Bad Request: message text is empty"
+        if len(text) > MAX_TEXT:
+            return "Bad Request: message is too long"
+        return None
+
+    def _call_checked(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        """The 400s the real API answers before doing anything."""
+        problem = None
+        if method in ("sendMessage", "editMessageText"):
+            problem = self._text_problem(str(params.get("text", "")))
+        elif method == "answerCallbackQuery":
+            with self._cond:
+                made = self._queries.pop(str(params.get("callback_query_id")), None)
+            if made is None or time.monotonic() - made > QUERY_SECONDS:
+                problem = QUERY_TOO_OLD
+        if problem is None:
+            return None
+        return 400, {"ok": False, "error_code": 400, "description": problem}
+
+    def _api_leaveChat(self, params: dict[str, Any], call: Call) -> Any:  # noqa: N802
+        self.left.append(int(params["chat_id"]))
+        return True
 
     def _api_sendMessage(self, params: dict[str, Any], call: Call) -> Any:  # noqa: N802
         chat_id = int(params["chat_id"])

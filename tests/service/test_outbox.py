@@ -125,3 +125,35 @@ def test_concurrent_dispatchers_send_each_item_exactly_once(services) -> None:  
     ids = [p.item_id for p in sender.sent]
     assert len(ids) == 40 and len(set(ids)) == 40
     assert all(i.status == "sent" for i in items(services))
+
+
+def test_a_chat_keeps_its_order_while_an_earlier_item_waits_out_a_429_or_a_retry(services) -> None:  # type: ignore[no-untyped-def]
+    enqueue(services, sender="sam", text="my smoke alarm keeps beeping")  # answer + "Did this help?"
+    enqueue(services, sender="anouk", text="my smoke alarm keeps beeping")
+    sam_answer, sam_prompt, anouk_answer, anouk_prompt = items(services)
+    assert sam_answer.recipient == sam_prompt.recipient == "sam"
+    sender = ScriptedSender(RetryAfter(30), TransientSendError("502"))
+    dispatcher = Dispatcher(services.sessions, {"telegram": sender})
+
+    asyncio.run(dispatcher.run_once())  # sam's answer: 429; anouk's answer: 502, retried later
+    assert [p.item_id for p in sender.sent] == []  # both prompts wait behind their answers
+    assert [i.status for i in items(services)] == ["pending"] * 4
+
+    make_due(services)
+    asyncio.run(dispatcher.run_once())
+    assert [p.item_id for p in sender.sent] == [
+        sam_answer.id,
+        sam_prompt.id,
+        anouk_answer.id,
+        anouk_prompt.id,
+    ]
+
+
+def test_other_chats_are_not_held_up_by_one_chat_waiting(services) -> None:  # type: ignore[no-untyped-def]
+    enqueue(services, sender="sam", text="my smoke alarm keeps beeping")
+    for i in range(3):
+        enqueue(services, sender=f"c{i}")
+    sender = ScriptedSender(RetryAfter(30))
+    asyncio.run(Dispatcher(services.sessions, {"telegram": sender}).run_once())
+    assert sorted({p.recipient for p in sender.sent}) == ["c0", "c1", "c2"]
+    assert [i.status for i in items(services) if i.recipient == "sam"] == ["pending", "pending"]

@@ -1,6 +1,7 @@
 """The python-telegram-bot Application: every handler is registered here, and one error handler.
 
-Routing: group chats get a note; /link works for anyone; a linked professional's chat goes to the
+Routing: group chats get a note (and the bot leaves them unless TELEGRAM_ALLOW_GROUPS is set);
+/link works for anyone; a linked professional's chat goes to the
 professionals' handlers, everyone else is a citizen.
 """
 
@@ -12,9 +13,12 @@ import time
 from typing import Any
 
 from telegram import Update
+from telegram import error as tg
+from telegram.constants import ChatType
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -65,6 +69,25 @@ async def group_note(update: Update, context: TriageContext) -> None:
     await send_direct(context.bot, chat.id, await asyncio.to_thread(text))
 
 
+async def in_group(update: Update, context: TriageContext) -> None:
+    """A message in a group, or the bot added to one: the bot works in private chats. Unless
+    TELEGRAM_ALLOW_GROUPS is set it says so once and leaves; otherwise it notes it once an hour."""
+    chat = update.effective_chat
+    if chat is None or chat.type == ChatType.PRIVATE:
+        return
+    member = update.my_chat_member
+    if member is not None and member.new_chat_member.status not in ("member", "administrator"):
+        return  # removed or restricted: nothing to say
+    await group_note(update, context)
+    if context.deps.settings.allow_groups:
+        return
+    try:
+        await context.bot.leave_chat(chat.id)
+        log.info("left group chat %s (TELEGRAM_ALLOW_GROUPS is off)", chat.id)
+    except tg.TelegramError as exc:
+        log.warning("could not leave group chat %s: %s", chat.id, exc)
+
+
 async def on_error(update: object, context: TriageContext) -> None:
     """The channel's one error handler: log with the traceback; the update is retried later."""
     uid = update.update_id if isinstance(update, Update) else None
@@ -88,7 +111,8 @@ def build_application(deps: Deps, settings: TelegramSettings) -> Application:  #
     )
     application.bot_data["deps"] = deps
     add = application.add_handler
-    add(MessageHandler(~filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, group_note))
+    add(MessageHandler(~filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE, in_group))
+    add(ChatMemberHandler(in_group, ChatMemberHandler.MY_CHAT_MEMBER))
     add(CommandHandler("link", professionals.link, filters=PRIVATE))
     add(CommandHandler("queue", _by_role(citizens.message, professionals.show_queue), filters=PRIVATE))
     # Citizens' commands are text the conversation reads; a professional gets the staff help.

@@ -14,14 +14,28 @@ from telegram import Message, Update
 from telegram import error as tg
 
 from bot.channels.telegram.context import TriageContext, language_hint
+from bot.channels.telegram.sender import answer_query
 from bot.core.types import ButtonPress, Channel, InboundMessage, Language
 from bot.service.triage import PressRefused
 
 log = logging.getLogger(__name__)
 
 # What a message without text can be, in the order python-telegram-bot's Message names them.
-MEDIA = ("photo", "video", "animation", "voice", "audio", "video_note", "sticker", "document",
-         "location", "venue", "contact", "poll", "dice")
+MEDIA = (
+    "photo",
+    "video",
+    "animation",
+    "voice",
+    "audio",
+    "video_note",
+    "sticker",
+    "document",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
+)
 
 
 def _who(update: Update) -> tuple[str, Language | None]:
@@ -78,6 +92,9 @@ async def button(update: Update, context: TriageContext) -> None:
     deps = context.deps
     query = update.callback_query
     assert query is not None
+    if update.effective_chat is None or not query.data:  # not a button of ours: answer it
+        await answer_query(query)
+        return
     chat_id, hint = _who(update)
     press = ButtonPress(Channel.TELEGRAM, chat_id, query.data or "")
     try:
@@ -93,12 +110,8 @@ async def button(update: Update, context: TriageContext) -> None:
 
 
 async def _answer(update: Update, note: str | None) -> None:
-    query = update.callback_query
-    assert query is not None
-    try:
-        await query.answer(note[:200] if note else None)
-    except tg.BadRequest as exc:  # "query is too old" after a restart: the press still counted
-        log.info("could not answer the button press: %s", exc)
+    assert update.callback_query is not None
+    await answer_query(update.callback_query, note)
 
 
 async def _close_buttons(update: Update, data: str | None) -> None:
@@ -106,8 +119,15 @@ async def _close_buttons(update: Update, data: str | None) -> None:
     query = update.callback_query
     assert query is not None
     markup = getattr(query.message, "reply_markup", None)
-    chosen = next((key.text for row in (markup.inline_keyboard if markup else ())
-                   for key in row if data is not None and key.callback_data == data), "")
+    chosen = next(
+        (
+            key.text
+            for row in (markup.inline_keyboard if markup else ())
+            for key in row
+            if data is not None and key.callback_data == data
+        ),
+        "",
+    )
     original = getattr(query.message, "text", None)
     try:
         if data is not None and original:

@@ -21,10 +21,16 @@ from bot.channels.telegram.context import Deps, Texts
 from bot.channels.telegram.pushes import Pusher
 from bot.channels.telegram.sender import TelegramSender, retry_seconds
 from bot.channels.telegram.settings import TelegramSettings
-from bot.channels.telegram.updates import ALLOWED_UPDATES, UpdateLedger, UpdateRunner
+from bot.channels.telegram.updates import (
+    ALLOWED_UPDATES,
+    READ_MARGIN,
+    UpdateLedger,
+    UpdateRunner,
+)
 from bot.channels.telegram.webhook import webhook_endpoint
 from bot.core.types import Channel
 from bot.service.outbox import backoff_seconds
+from bot.service.pollers import Heartbeat, supervise
 from bot.web.deps import dispatcher_of
 
 log = logging.getLogger(__name__)
@@ -58,7 +64,12 @@ async def start(app: FastAPI, services: Services, settings: TelegramSettings | N
         wake=dispatcher_of(app).wakeup.set,
     )
     application: Application = build_application(deps, settings)  # type: ignore[type-arg]
-    runner = UpdateRunner(application, deps.ledger, deps.failed, set_health)
+    heartbeat = (
+        None
+        if settings.use_webhook
+        else Heartbeat("telegram polling", "telegram", settings.poll_timeout + READ_MARGIN)
+    )
+    runner = UpdateRunner(application, deps.ledger, deps.failed, set_health, heartbeat)
     pusher = Pusher(deps, application.bot, asyncio.get_running_loop())
     deps.pusher = pusher
     ready: list[bool] = []
@@ -107,9 +118,18 @@ async def start(app: FastAPI, services: Services, settings: TelegramSettings | N
             application.bot.username,
         )
         background = [asyncio.create_task(pusher.remind_forever())]
-        if not settings.use_webhook:
+        if heartbeat is not None:
+            heartbeat.begin()
+            services.heartbeats["telegram"] = heartbeat
             background.append(
-                asyncio.create_task(runner.poll_forever(application.bot, settings.poll_timeout))
+                asyncio.create_task(
+                    supervise(
+                        "telegram polling",
+                        lambda: runner.poll_forever(application.bot, settings.poll_timeout),
+                        set_health,
+                        heartbeat,
+                    )
+                )
             )
         try:
             await asyncio.gather(*background)
@@ -130,5 +150,6 @@ async def start(app: FastAPI, services: Services, settings: TelegramSettings | N
         await pusher.close()
         await application.shutdown()  # a no-op when it never initialised
         health.pop("telegram", None)
+        services.heartbeats.pop("telegram", None)
 
     return stop

@@ -10,7 +10,7 @@ from telegram import error as tg
 
 from bot.channels.telegram import staff_actions as staff
 from bot.channels.telegram.context import TriageContext
-from bot.channels.telegram.sender import keyboard, send_direct
+from bot.channels.telegram.sender import answer_query, keyboard, send_direct
 
 log = logging.getLogger(__name__)
 
@@ -70,15 +70,16 @@ async def reply(update: Update, context: TriageContext) -> None:
 async def button(update: Update, context: TriageContext) -> None:
     deps = context.deps
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None
+    if not query.data:  # no data at all (python-telegram-bot routes that to any pattern)
+        await answer_query(query)
+        return
     outcome = await asyncio.to_thread(staff.act, deps, _chat(update), query.data, update.update_id)
     if outcome.event and outcome.question_id:
         deps.services.triage.publish(outcome.event, outcome.question_id)
-    await query.answer(outcome.text[:200] if outcome.text else None)
+    await answer_query(query, outcome.text)
     if outcome.card is not None:
         try:
-            await query.edit_message_text(
-                outcome.card.text, reply_markup=keyboard(outcome.card.buttons)
-            )
+            await query.edit_message_text(outcome.card.text, reply_markup=keyboard(outcome.card.buttons))
         except tg.BadRequest as exc:  # unchanged or too old to edit
             log.info("could not update the card: %s", exc)

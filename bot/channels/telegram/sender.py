@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Sequence
 from datetime import timedelta
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram import error as tg
 from telegram.constants import MessageLimit
 from telegram.warnings import PTBDeprecationWarning
@@ -92,6 +92,18 @@ class TelegramSender:
             raise TransientSendError(str(exc)) from exc
         self._progress.pop(payload.item_id, None)
         return message_id
+
+
+async def answer_query(query: CallbackQuery, note: str | None = None) -> None:
+    """Stop the app's spinner. Telegram refuses an answer after about 15 seconds ("query is too
+    old", after a restart or a slow handler) and a second one: the press still counted, and the
+    update must not fail over it (a failing update is retried and holds up the whole channel)."""
+    try:
+        await query.answer(note[:200] if note else None)
+    except tg.BadRequest as exc:
+        log.info("could not answer the button press: %s", exc)
+    except tg.NetworkError as exc:  # the spinner stops by itself after a while
+        log.warning("could not answer the button press: %s", exc)
 
 
 class StaffUnreachable(Exception):

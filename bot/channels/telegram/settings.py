@@ -26,6 +26,7 @@ class TelegramSettings(BaseSettings):
     reminder_fraction: float = Field(default=0.25, gt=0, lt=1)  # remind in the last 25% of the time
     reminder_interval_seconds: float = Field(default=60.0, gt=0)
     push_attempts: int = Field(default=5, ge=1)  # direct sends to professionals
+    allow_groups: bool = False  # stay in a group the bot is added to (it answers in private only)
 
     @property
     def enabled(self) -> bool:

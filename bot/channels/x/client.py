@@ -34,37 +34,56 @@ class Window:
 
 @dataclass
 class RateLimits:
-    """The last x-rate-limit-* headers seen per endpoint ("GET /2/dm_events")."""
+    """The last rate-limit headers seen per endpoint ("GET /2/dm_events"): the 15-minute window
+    (x-rate-limit-*) and, where X sends them, the account's 24-hour budget
+    (x-user-limit-24hour-*, for sending DMs and posting)."""
 
     windows: dict[str, Window] = field(default_factory=dict)
+    daily: dict[str, Window] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        headers = response.headers
-        if "x-rate-limit-remaining" not in headers or response.request is None:
+        if response.request is None:
             return
-        try:
-            window = Window(int(headers.get("x-rate-limit-limit", 0)),
-                            int(headers["x-rate-limit-remaining"]),
-                            float(headers.get("x-rate-limit-reset", 0)))
-        except ValueError:
-            return
-        with self._lock:
-            self.windows[endpoint_key(response.request.method or "GET", response.url)] = window
+        key = endpoint_key(response.request.method or "GET", response.url)
+        for store, prefix in ((self.windows, "x-rate-limit"), (self.daily, "x-user-limit-24hour")):
+            window = _window(response.headers, prefix)
+            if window is not None:
+                with self._lock:
+                    store[key] = window
 
     def wait(self, key: str, now: float | None = None) -> float:
-        """Seconds to wait before calling `key` again: 0 unless its window is used up."""
+        """Seconds to wait before calling `key` again: 0 unless its window or its day is used up."""
         now = time.time() if now is None else now
         with self._lock:
-            window = self.windows.get(key)
-        if window is None or window.remaining > 0 or window.reset <= now:
-            return 0.0
-        return window.reset - now + 1.0
+            windows = [self.windows.get(key), self.daily.get(key)]
+        waits = [w.reset - now + 1.0 for w in windows if w and w.remaining <= 0 and w.reset > now]
+        return max(waits, default=0.0)
+
+    def daily_exhausted(self, key: str, now: float | None = None) -> Window | None:
+        """The 24-hour budget of `key` when it is used up and not yet reset."""
+        now = time.time() if now is None else now
+        with self._lock:
+            window = self.daily.get(key)
+        return window if window and window.remaining <= 0 and window.reset > now else None
+
+
+def _window(headers: Any, prefix: str) -> Window | None:
+    if f"{prefix}-remaining" not in headers:
+        return None
+    try:
+        return Window(
+            int(headers.get(f"{prefix}-limit", 0)),
+            int(headers[f"{prefix}-remaining"]),
+            float(headers.get(f"{prefix}-reset", 0)),
+        )
+    except ValueError:
+        return None
 
 
 def endpoint_key(method: str, url: str) -> str:
     path = url.split("://", 1)[-1].split("?", 1)[0]
-    path = path[path.find("/"):] if "/" in path else "/"
+    path = path[path.find("/") :] if "/" in path else "/"
     return f"{method.upper()} {_NUMERIC.sub('/:id', path)}"
 
 
@@ -100,8 +119,13 @@ def connect(settings: XSettings) -> XConnection:
     """A tweepy Client for the organisation's account. No network call is made here."""
     if settings.uses_oauth1:
         key, secret, token, token_secret = settings.oauth1
-        client = tweepy.Client(consumer_key=key, consumer_secret=secret, access_token=token,
-                               access_token_secret=token_secret, wait_on_rate_limit=False)
+        client = tweepy.Client(
+            consumer_key=key,
+            consumer_secret=secret,
+            access_token=token,
+            access_token_secret=token_secret,
+            wait_on_rate_limit=False,
+        )
         user_auth = True
     else:
         # An OAuth 2.0 user access token travels as a Bearer token: user_auth=False in tweepy.

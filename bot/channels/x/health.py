@@ -13,8 +13,7 @@ log = logging.getLogger(__name__)
 
 
 class ChannelHealth:
-    def __init__(self, board: MutableMapping[str, str], key: str = "x",
-                 initial: str = "connecting") -> None:
+    def __init__(self, board: MutableMapping[str, str], key: str = "x", initial: str = "connecting") -> None:
         self.board = board
         self.key = key
         self.problems: dict[str, str] = {}

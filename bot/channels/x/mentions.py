@@ -31,8 +31,7 @@ CONFIG_PAUSE = 900.0
 
 
 class MentionResponder:
-    def __init__(self, conn: XConnection, services: Services, health: ChannelHealth,
-                 interval: float) -> None:
+    def __init__(self, conn: XConnection, services: Services, health: ChannelHealth, interval: float) -> None:
         self.conn = conn
         self.services = services
         self.health = health
@@ -47,10 +46,9 @@ class MentionResponder:
             tweets, newest = self._fetch(own_id, since)
         except Exception as exc:
             raise translate(exc) from exc
-        if since is None:  # first start: from now on, not the account's whole history
-            if newest is not None:
-                with self.services.sessions.begin() as session:
-                    state.save_cursor(session, state.MENTION_CURSOR, newest)
+        if since is None:  # first start: from now on (0: no mentions yet, the first counts)
+            with self.services.sessions.begin() as session:
+                state.save_cursor(session, state.MENTION_CURSOR, newest or 0)
             return 0
         sent = 0
         for tweet in sorted(tweets, key=lambda t: t.id):
@@ -64,8 +62,13 @@ class MentionResponder:
         token: str | None = None
         for _ in range(MAX_PAGES):
             response = self.conn.client.get_users_mentions(
-                own_id, since_id=since, max_results=100, pagination_token=token,
-                tweet_fields=TWEET_FIELDS, user_auth=self.conn.user_auth)
+                own_id,
+                since_id=since or None,
+                max_results=100,
+                pagination_token=token,
+                tweet_fields=TWEET_FIELDS,
+                user_auth=self.conn.user_auth,
+            )
             for tweet in response.data or []:
                 newest = tweet.id if newest is None else max(newest, tweet.id)
                 tweets.append(tweet)
@@ -77,19 +80,26 @@ class MentionResponder:
     def _invite(self, tweet, own_id: str) -> bool:  # type: ignore[no-untyped-def]
         author = str(tweet.author_id or "")
         today = datetime.now(UTC).date().isoformat()
-        skip = (not author or author == own_id or str(tweet.in_reply_to_user_id or "") == own_id)
+        skip = not author or author == own_id or str(tweet.in_reply_to_user_id or "") == own_id
         with self.services.sessions() as session:
-            skip = (skip or state.seen(session, state.MENTION_CHANNEL, str(tweet.id))
-                    or state.seen(session, state.INVITE_CHANNEL, f"{author}:{today}"))
+            skip = (
+                skip
+                or state.seen(session, state.MENTION_CHANNEL, str(tweet.id))
+                or state.seen(session, state.INVITE_CHANNEL, f"{author}:{today}")
+            )
             if not skip:
                 language = detect_language(html.unescape(tweet.text or ""))
                 text = self.services.triage.library(session).text(
-                    INVITE_KEY, language, **self.services.settings.contacts.values())
+                    INVITE_KEY, language, **self.services.settings.contacts.values()
+                )
         if not skip:
             try:
                 self.conn.client.create_tweet(
-                    text=text, in_reply_to_tweet_id=tweet.id, user_auth=self.conn.user_auth,
-                    direct_message_deep_link=f"https://twitter.com/messages/compose?recipient_id={own_id}")
+                    text=text,
+                    in_reply_to_tweet_id=tweet.id,
+                    user_auth=self.conn.user_auth,
+                    direct_message_deep_link=f"https://twitter.com/messages/compose?recipient_id={own_id}",
+                )
             except Exception as exc:
                 raise translate(exc) from exc
         with self.services.sessions.begin() as session:

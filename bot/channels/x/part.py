@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI
 
@@ -18,6 +19,7 @@ from bot.channels.x.mentions import MentionResponder
 from bot.channels.x.poller import DmPoller
 from bot.channels.x.sender import XSender
 from bot.channels.x.settings import XSettings
+from bot.service.pollers import supervise
 from bot.web.deps import dispatcher_of
 from bot.web.plugins import Stop
 
@@ -40,10 +42,21 @@ async def start(app: FastAPI, services: Services, settings: XSettings | None = N
     services.senders["x"] = XSender(conn, services.sessions, services.triage.library, health)
 
     poller = DmPoller(conn, services, health, settings.poll_seconds, dispatcher_of(app).wakeup.set)
-    tasks = [asyncio.create_task(poller.run(), name="x-dm-poller")]
+    services.heartbeats["x"] = poller.heartbeat
+
+    def report(component: str) -> Callable[[str], None]:
+        return lambda problem: health.problem(component, problem)
+
+    tasks = [
+        asyncio.create_task(
+            supervise("x dm polling", poller.run, report("poll"), poller.heartbeat), name="x-dm-poller"
+        )
+    ]
     if settings.public_mention_replies:
         mentions = MentionResponder(conn, services, health, settings.mentions_poll_seconds)
-        tasks.append(asyncio.create_task(mentions.run(), name="x-mentions"))
+        tasks.append(
+            asyncio.create_task(supervise("x mentions", mentions.run, report("mentions")), name="x-mentions")
+        )
     log.info(
         "X channel started (%s, polling every %.0fs, public mention replies %s)",
         "OAuth 1.0a" if conn.user_auth else "OAuth 2.0 user token",
@@ -56,6 +69,7 @@ async def start(app: FastAPI, services: Services, settings: XSettings | None = N
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         services.senders.pop("x", None)
+        services.heartbeats.pop("x", None)
         board.pop("x", None)
         conn.close()
 

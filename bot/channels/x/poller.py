@@ -7,7 +7,8 @@ one commit: a restart resumes exactly after the last handled event, and `triage.
 idempotent on the event id should the process die between intake and that commit.
 
 On the very first start (no cursor) the channel starts from "now": it records the newest event
-and answers nothing older, instead of replying to up to 30 days of history.
+and answers nothing older, instead of replying to up to 30 days of history. An account without
+DMs in those 30 days records 0, so the first citizen's DM is not taken for history.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from dataclasses import dataclass
 
 from bot.app import Services
 from bot.channels.x import state
-from bot.channels.x.client import XConnection
+from bot.channels.x.client import REQUEST_TIMEOUT, XConnection
 from bot.channels.x.errors import XConfigError, XError, XRateLimited, XTransient, translate
 from bot.channels.x.health import ChannelHealth
 from bot.core.types import Channel, InboundMessage
 from bot.service.outbox import backoff_seconds
+from bot.service.pollers import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +52,21 @@ class DmEvent:
 
 
 class DmPoller:
-    def __init__(self, conn: XConnection, services: Services, health: ChannelHealth,
-                 interval: float, wake: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        conn: XConnection,
+        services: Services,
+        health: ChannelHealth,
+        interval: float,
+        wake: Callable[[], None] = lambda: None,
+        heartbeat: Heartbeat | None = None,
+    ) -> None:
         self.conn = conn
         self.services = services
         self.health = health
         self.interval = interval
         self.wake = wake
+        self.heartbeat = heartbeat or Heartbeat("x dm polling", "x", interval + REQUEST_TIMEOUT)
 
     # -- one poll (synchronous: runs in a thread) ---------------------------------------------
 
@@ -69,11 +79,10 @@ class DmPoller:
             events, newest = self.fetch_new(cursor)
         except Exception as exc:
             raise translate(exc) from exc
-        if cursor is None:
-            if newest is not None:
-                with self.services.sessions.begin() as session:
-                    state.save_cursor(session, state.DM_CURSOR, newest)
-            log.info("X DMs: first start, answering messages after event %s", newest)
+        if cursor is None:  # no DMs in 30 days: start at 0, so the first one is answered
+            with self.services.sessions.begin() as session:
+                state.save_cursor(session, state.DM_CURSOR, newest or 0)
+            log.info("X DMs: first start, answering messages after event %s", newest or 0)
             return 0
         handled = 0
         for event in sorted(events, key=lambda e: e.id):
@@ -88,8 +97,11 @@ class DmPoller:
         token: str | None = None
         for _ in range(MAX_PAGES):
             response = self.conn.client.get_direct_message_events(
-                dm_event_fields=EVENT_FIELDS, event_types="MessageCreate", max_results=PAGE_SIZE,
-                pagination_token=token, user_auth=self.conn.user_auth,
+                dm_event_fields=EVENT_FIELDS,
+                event_types="MessageCreate",
+                max_results=PAGE_SIZE,
+                pagination_token=token,
+                user_auth=self.conn.user_auth,
             )
             reached = False
             for item in response.data or []:
@@ -98,14 +110,19 @@ class DmPoller:
                     reached = True
                     continue
                 if item.event_type == "MessageCreate":
-                    events.append(DmEvent(item.id, str(item.sender_id or ""), item.text or "",
-                                          str(item.dm_conversation_id or "")))
+                    events.append(
+                        DmEvent(
+                            item.id,
+                            str(item.sender_id or ""),
+                            item.text or "",
+                            str(item.dm_conversation_id or ""),
+                        )
+                    )
             token = (response.meta or {}).get("next_token")
             if cursor is None or reached or not token:
                 break
         else:
-            log.warning("X DMs: more than %d pages of new events; older ones are skipped",
-                        MAX_PAGES)
+            log.warning("X DMs: more than %d pages of new events; older ones are skipped", MAX_PAGES)
         return events, newest
 
     def handle(self, event: DmEvent, own_id: str) -> bool:
@@ -115,8 +132,9 @@ class DmPoller:
             with self.services.sessions() as session:
                 citizen = not state.seen(session, state.DM_CHANNEL, str(event.id))
         if citizen:
-            self.services.triage.handle(InboundMessage(
-                Channel.X, event.sender_id, event.text, external_id=str(event.id)))
+            self.services.triage.handle(
+                InboundMessage(Channel.X, event.sender_id, event.text, external_id=str(event.id))
+            )
         elif event.sender_id != own_id and not event.one_to_one:
             log.info("X DMs: ignoring group conversation %s", event.conversation_id)
         with self.services.sessions.begin() as session:
@@ -135,24 +153,32 @@ class DmPoller:
 
     async def step(self) -> float | None:
         """One poll; returns the seconds to wait before the next, or None to back off."""
+        beat = self.heartbeat
         try:
             handled = await asyncio.to_thread(self.poll_once)
         except XRateLimited as exc:
             log.warning("X DMs: %s", exc)
+            beat.waiting(exc.seconds)
             return exc.seconds
         except XConfigError as exc:
             self.health.problem("poll", str(exc))
+            beat.waiting(CONFIG_PAUSE)
             return CONFIG_PAUSE
         except XTransient as exc:
             log.warning("X DMs: poll failed, retrying: %s", exc)
             return None
         except XError as exc:
             self.health.problem("poll", str(exc))
+            beat.waiting(CONFIG_PAUSE)
             return CONFIG_PAUSE
         except Exception:  # a bug or the database: keep polling, with a traceback in the log
             log.exception("X DMs: poll failed")
             return None
+        beat.call_completed()
         self.health.ok("poll")
         if handled:
+            beat.update_handled()
             self.wake()
-        return max(self.interval, self.conn.limits.wait(DM_EVENTS))
+        delay = max(self.interval, self.conn.limits.wait(DM_EVENTS))
+        beat.waiting(delay)
+        return delay

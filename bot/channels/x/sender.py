@@ -4,9 +4,13 @@ X DMs have no buttons: a "Did this help?" or "Shall I pass it on?" prompt is sen
 asks for yes or no, and the citizen's "yes"/"no"/"ja"/"nee" comes back as a DM the intake reads
 as the answer to the pending prompt. Text over X's 10,000-character limit is split.
 
-When X says the channel is misconfigured (401, or 403 about the app) or rate limited, the sender
-pauses itself: the remaining items of a batch are rescheduled without calling X, so a wrong token
-never becomes a storm of failing requests.
+When X says the channel is misconfigured (401, or 403 about the app) or rate limited (the
+15-minute window, or the account's 24-hour budget read from x-user-limit-24hour-*), the sender
+pauses itself: the remaining items are rescheduled without calling X, so a wrong token never
+becomes a storm of failing requests. A 403 that names neither the app nor the recipient counts
+against its one item, until a second recipient gets one too. A long message goes out in parts;
+when a later part fails, the retry continues with that part (the parts sent are remembered per
+outbox item in this process).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +29,7 @@ from bot.channels.x.errors import (
     XRateLimited,
     XRecipientRefused,
     XTransient,
+    XUnclearForbidden,
     translate,
 )
 from bot.channels.x.health import ChannelHealth
@@ -36,6 +42,7 @@ from bot.store import models as m
 log = logging.getLogger(__name__)
 
 DM_MAX_CHARS = 10_000
+DM_SEND = "POST /2/dm_conversations/with/:id/messages"  # the RateLimits key of a DM send
 CONFIG_PAUSE = 900.0  # after 401/403: the outbox tries again in 15 minutes
 YES_NO_KEY = "utter_x_reply_yes_no"
 
@@ -57,14 +64,20 @@ class XSender:
         self.health = health
         self.clock = clock
         self.paused_until = 0.0
+        self._progress: dict[int, list[str]] = {}  # item -> ids of the parts already sent
+        self._unclear: dict[str, float] = {}  # recipient -> when X gave an unexplained 403
 
     async def send(self, payload: OutboundPayload) -> str | None:
         pause = self.paused_until - self.clock()
         if pause > 0:
             raise RetryAfter(pause)
+        day = self.conn.limits.daily_exhausted(DM_SEND, self.clock())
+        if day is not None:  # X's 24-hour DM budget is used up: wait for its reset, quietly
+            raise self._outbox_error(XRateLimited(day.reset - self.clock() + 1.0, daily=True))
         text = await asyncio.to_thread(self.render, payload)
-        sent: list[str] = []
-        for part in split_text(text, DM_MAX_CHARS):
+        parts = split_text(text, DM_MAX_CHARS)
+        sent = self._progress.get(payload.item_id, [])
+        for part in parts[len(sent) :]:
             try:
                 response = await asyncio.to_thread(
                     self.conn.client.create_direct_message,
@@ -73,17 +86,21 @@ class XSender:
                     user_auth=self.conn.user_auth,
                 )
             except Exception as exc:
-                if sent:  # never send the first part twice: keep what went out, log the rest
-                    log.error(
-                        "X DM to %s: part %d of a long message failed",
+                if sent:  # the parts sent stay sent: a retry continues with this one
+                    self._progress[payload.item_id] = sent
+                    log.warning(
+                        "X DM to %s: part %d of %d failed; retried from there",
                         payload.recipient,
                         len(sent) + 1,
-                        exc_info=True,
+                        len(parts),
                     )
-                    break
-                raise self._outbox_error(translate(exc, self.clock())) from exc
+                error = self._outbox_error(translate(exc, self.clock()), payload.recipient)
+                if isinstance(error, RecipientUnreachable):
+                    self._progress.pop(payload.item_id, None)
+                raise error from exc
             data = response.data or {}
-            sent.append(str(data.get("dm_event_id", "")))
+            sent = [*sent, str(data.get("dm_event_id", ""))]
+        self._progress.pop(payload.item_id, None)
         self.health.ok("send")
         return ",".join(sent) or None
 
@@ -99,10 +116,16 @@ class XSender:
             hint = self.library(session).text(YES_NO_KEY, language)
         return text if hint in text else f"{text}\n{hint}"
 
-    def _outbox_error(self, error: Exception) -> Exception:
+    def _outbox_error(self, error: Exception, recipient: str = "") -> Exception:
         if isinstance(error, XRateLimited):
             self.paused_until = self.clock() + error.seconds
+            if error.daily:
+                until = datetime.fromtimestamp(self.paused_until, UTC).strftime("%Y-%m-%d %H:%M")
+                self.health.problem("send", f"X's 24-hour DM limit is used up until {until} UTC")
             return RetryAfter(error.seconds)
+        if isinstance(error, XUnclearForbidden) and not self._unclear_elsewhere(recipient):
+            # one recipient's problem until another gets it too: this item waits, the rest go on
+            return TransientSendError(str(error))
         if isinstance(error, XConfigError):
             self.health.problem("send", str(error))
             self.paused_until = self.clock() + CONFIG_PAUSE
@@ -112,3 +135,12 @@ class XSender:
         if isinstance(error, XTransient):
             return TransientSendError(str(error))
         return error  # XRequestError: the dispatcher logs it and counts the attempt
+
+    def _unclear_elsewhere(self, recipient: str) -> bool:
+        """Whether another recipient got an unexplained 403 lately (then it is the app's)."""
+        now = self.clock()
+        recent = {r: at for r, at in self._unclear.items() if now - at < CONFIG_PAUSE}
+        others = any(r != recipient for r in recent)
+        recent[recipient] = now
+        self._unclear = recent
+        return others

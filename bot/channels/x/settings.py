@@ -45,7 +45,13 @@ class XSettings(BaseSettings):
         """What is wrong with the credentials, or None when the channel can start."""
         if self.uses_oauth1 or self.bearer_user_token:
             return None
-        missing = [name for name, value in zip(
-            ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"),
-            self.oauth1, strict=True) if not value]
+        missing = [
+            name
+            for name, value in zip(
+                ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET"),
+                self.oauth1,
+                strict=True,
+            )
+            if not value
+        ]
         return "incomplete OAuth 1.0a credentials: missing " + ", ".join(missing)

@@ -34,8 +34,11 @@ def save_cursor(session: Session, key: str, value: int) -> None:
 
 
 def seen(session: Session, channel: str, update_id: str) -> bool:
-    found = session.scalars(select(m.ProcessedUpdate.update_id).where(
-        m.ProcessedUpdate.channel == channel, m.ProcessedUpdate.update_id == update_id)).first()
+    found = session.scalars(
+        select(m.ProcessedUpdate.update_id).where(
+            m.ProcessedUpdate.channel == channel, m.ProcessedUpdate.update_id == update_id
+        )
+    ).first()
     return found is not None
 
 

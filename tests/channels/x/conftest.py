@@ -95,3 +95,58 @@ def board() -> dict[str, str]:
 @pytest.fixture
 def health(board: dict[str, str]) -> ChannelHealth:
     return ChannelHealth(board)
+
+
+# X API v2 error bodies, as X documents them: RFC 7807 problems whose `type` is one of X's
+# problem types (the OpenAPI spec's Problem discriminator), with that type's own fields. The
+# `detail` texts of the recipient problems are illustrative; the classification reads the type,
+# the resource fields and the v1.1 codes first.
+CLIENT_FORBIDDEN = {
+    "client_id": "27490123",
+    "detail": "When authenticating requests to the Twitter API v2 endpoints, you must use keys and "
+    "tokens from a Twitter developer App that is attached to a Project. You can create a project "
+    "via the developer portal.",
+    "registration_url": "https://developer.twitter.com/en/docs/projects/overview",
+    "title": "Client Forbidden",
+    "required_enrollment": "Appropriate Level of API Access",
+    "reason": "client-not-enrolled",
+    "type": "https://api.twitter.com/2/problems/client-forbidden",
+}
+UNSUPPORTED_AUTH = {
+    "title": "Unsupported Authentication",
+    "detail": "Authenticating with OAuth 2.0 Application-Only is forbidden for this endpoint.  "
+    "Supported authentication types are [OAuth 1.0a User Context, OAuth 2.0 User Context].",
+    "type": "https://api.twitter.com/2/problems/unsupported-authentication",
+    "status": 403,
+}
+GENERIC_FORBIDDEN = {"title": "Forbidden", "type": "about:blank", "status": 403, "detail": "Forbidden"}
+GENERIC_NOT_FOUND = {"title": "Not Found", "type": "about:blank", "status": 404, "detail": "Not Found"}
+
+
+def recipient_refused(participant: str) -> dict[str, Any]:
+    """403 not-authorized-for-resource (ResourceUnauthorizedProblem) about the participant."""
+    return {
+        "title": "Authorization Error",
+        "detail": "You are not permitted to send a message to this user.",
+        "type": "https://api.x.com/2/problems/not-authorized-for-resource",
+        "status": 403,
+        "parameter": "participant_id",
+        "resource_id": participant,
+        "resource_type": "user",
+        "section": "data",
+        "value": participant,
+    }
+
+
+def user_not_found(participant: str) -> dict[str, Any]:
+    """404 resource-not-found (ResourceNotFoundProblem): the account is gone."""
+    return {
+        "title": "Not Found Error",
+        "detail": f"Could not find user with participant_id: [{participant}].",
+        "type": "https://api.x.com/2/problems/resource-not-found",
+        "status": 404,
+        "parameter": "participant_id",
+        "resource_id": participant,
+        "resource_type": "user",
+        "value": participant,
+    }

@@ -68,6 +68,7 @@ def test_part_starts_answers_and_stops_inside_the_lifespan(sqlite_services, http
         assert wait_for(lambda: client.get("/healthz").json()["channels"].get("x") == "ok")
         body = client.get("/healthz").json()
         assert body["status"] == "ok"
+        assert body["pollers"]["x"]["last_call"] is not None  # the DM poller's heartbeat
         # the DM was polled, triaged and both replies went out as DMs
         assert wait_for(lambda: len([c for c in http.calls if c.request.method == "POST"]) == 2)
     assert "x" not in services.senders
