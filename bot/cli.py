@@ -609,10 +609,25 @@ def serve(
 
     import uvicorn
 
+    from bot.service import metrics
+
     settings = Settings()
     if engine:
         os.environ["ENGINE"] = engine
         settings = Settings()
+    if settings.db_url.startswith("sqlite"):
+        if workers > 1:
+            raise _fail(
+                "SQLite serves one process on one host: set DATABASE_URL to PostgreSQL "
+                "for --workers above 1 or for several hosts (docs/OPERATIONS.md)"
+            )
+        out.print(
+            "database: SQLite, single instance (one process on one host); for several "
+            "workers or hosts use PostgreSQL (docs/OPERATIONS.md)"
+        )
+    bound_port = port or settings.port
+    if workers > 1 or os.environ.get(metrics.MULTIPROC_ENV):  # /metrics adds up every worker's
+        metrics.prepare_multiprocess_dir(settings.data_dir / f"prometheus-{bound_port}")
     services = build(settings)
     if library_is_empty(services):
         import_library_files(services)
@@ -621,8 +636,11 @@ def serve(
         "bot.web.api:create_app",
         factory=True,
         host=host or settings.host,
-        port=port or settings.port,
+        port=bound_port,
         workers=workers,
+        # A new worker imports the model's libraries before it can answer the supervisor's ping:
+        # seconds on a busy host, and uvicorn's default 5 s killed workers in a loop.
+        timeout_worker_healthcheck=60,
         log_level="info",
     )
 

@@ -32,6 +32,7 @@ from bot.core.types import (
     ReplyKind,
 )
 from bot.nlu.engine import EngineUnavailable
+from bot.service import metrics
 from bot.service.conversation import Conversations
 from bot.service.flood import FloodGate
 from bot.service.knowledge import Knowledge
@@ -203,8 +204,9 @@ class Decider:
         if any(d.question is not None and d.question.id is None for d in drafts):
             session.flush()
         decisions.insert_many(session, [d.record for d in drafts if d.record is not None])
-        replies = [self._flood_note(session, d, d.replies() if callable(d.replies) else d.replies)
-                   for d in drafts]
+        replies = [
+            self._flood_note(session, d, d.replies() if callable(d.replies) else d.replies) for d in drafts
+        ]
         reply_ids = enqueue(
             session,
             [
@@ -228,8 +230,9 @@ class Decider:
     def _flood_note(self, session: Session, draft: Draft, replies: list[Reply]) -> list[Reply]:
         if not self.flood.hit(draft.citizen.id, time.monotonic()):
             return replies
-        text = self.knowledge.library(session).text("utter_slow_down", draft.language,
-                                                     **self.settings.contacts.values())
+        text = self.knowledge.library(session).text(
+            "utter_slow_down", draft.language, **self.settings.contacts.values()
+        )
         return [*replies, Reply(text, kind=ReplyKind.NOTICE)]
 
     def _followup(
@@ -287,6 +290,7 @@ class Decider:
         try:
             return self.knowledge.engine(session).parse(text, language)
         except EngineUnavailable:
+            metrics.engine_failed(self.settings.engine)
             age = (datetime.now(UTC) - message.created_at).total_seconds()
             if age >= self.settings.engine_timeout_seconds or detect_emergency(text, emergency).is_emergency:
                 return Parse(ranking=(), engine="unavailable", model_version="-")

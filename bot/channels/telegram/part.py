@@ -24,6 +24,7 @@ from bot.channels.telegram.settings import TelegramSettings
 from bot.channels.telegram.updates import ALLOWED_UPDATES, UpdateLedger, UpdateRunner
 from bot.channels.telegram.webhook import webhook_endpoint
 from bot.core.types import Channel
+from bot.service import metrics
 from bot.service.outbox import backoff_seconds
 from bot.web.deps import dispatcher_of
 
@@ -49,6 +50,8 @@ async def start(app: FastAPI, services: Services, settings: TelegramSettings | N
 
     def set_health(state: str) -> None:
         health["telegram"] = state
+        if state == "ok" and not settings.use_webhook:  # getUpdates answered: the poller's heartbeat
+            metrics.polled(Channel.TELEGRAM.value)
 
     deps = Deps(
         services=services,

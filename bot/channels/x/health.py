@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 from collections.abc import MutableMapping
 
+from bot.service import metrics
+
 log = logging.getLogger(__name__)
 
 
 class ChannelHealth:
-    def __init__(self, board: MutableMapping[str, str], key: str = "x",
-                 initial: str = "connecting") -> None:
+    def __init__(self, board: MutableMapping[str, str], key: str = "x", initial: str = "connecting") -> None:
         self.board = board
         self.key = key
         self.problems: dict[str, str] = {}
@@ -23,6 +24,8 @@ class ChannelHealth:
 
     def ok(self, component: str) -> None:
         self.started = True
+        if component == "poll":  # the DM poller's heartbeat, for Prometheus
+            metrics.polled(self.key)
         if self.problems.pop(component, None) is not None:
             log.warning("X %s works again", component)
         self._publish()
