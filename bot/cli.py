@@ -6,6 +6,7 @@ import json
 import secrets
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -578,7 +579,7 @@ def privacy_erase(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Erase one citizen's messages and questions' text (right to erasure); audited."""
-    from bot.service.privacy import erase_citizen
+    from bot.service.privacy import ERASE_ACTION, erase_citizen
     from bot.service.queue import audit
     from bot.store import models as m
 
@@ -590,8 +591,71 @@ def privacy_erase(
         row = session.get(m.Citizen, cid)
         assert row is not None
         counts = erase_citizen(session, row)
-        audit(session, "cli", "privacy.erase", f"citizen:{cid}", counts)
+        audit(session, "cli", ERASE_ACTION, f"citizen:{cid}", counts)
     out.print(f"erased citizen {cid}: {counts}")
+
+
+# -- backups ------------------------------------------------------------------------------------
+
+
+@app.command()
+def backup(
+    output: Annotated[
+        Path | None,
+        typer.Argument(help="The backup file (default: <TRIAGE_DATA_DIR>/backups/triage-<UTC time>.tar.gz)."),
+    ] = None,
+) -> None:
+    """Back up the database and the models into one file (safe while the service runs)."""
+    from bot.service import backup as backups
+
+    settings = Settings()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    destination = output or settings.data_dir / "backups" / f"triage-{stamp}.tar.gz"
+    try:
+        manifest = backups.create(settings, destination)
+    except backups.BackupError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(
+        f"wrote {destination} ({destination.stat().st_size:,} bytes): {manifest.database}, "
+        f"schema {', '.join(manifest.revisions)}, {manifest.counts}, folders {manifest.directories}"
+    )
+    out.print(f"[yellow]{backups.PRIVACY_NOTE}[/yellow]")
+
+
+@app.command()
+def restore(
+    source: Annotated[Path, typer.Argument(help="A file written by `triage backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    force: Annotated[bool, typer.Option(help="Restore although other sessions use the database.")] = False,
+) -> None:
+    """Replace the database and the models with a backup's (stop every instance first)."""
+    from bot.service import backup as backups
+    from bot.service import retention
+    from bot.service.privacy import erase_again
+
+    settings = Settings()
+    try:
+        manifest = backups.read_manifest(source)
+    except backups.BackupError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(f"backup of {manifest.created_at}: {manifest.database}, {manifest.counts}")
+    if not yes:
+        typer.confirm(
+            f"Replace the database at {settings.db_url.split('@')[-1]} and the models with it?", abort=True
+        )
+    try:
+        erased = backups.erased_since_backup(settings, manifest)
+        backups.restore(settings, source, force=force)
+    except backups.BackupError as exc:
+        raise _fail(str(exc)) from exc
+    services = build(settings, migrate_db=False)
+    with services.sessions.begin() as session:  # erasures the backup predates: erased again
+        again = erase_again(session, erased, actor="restore")
+    report = retention.run(services.sessions, settings.retention_days)  # what expired since
+    out.print(
+        f"restored; erased again since the backup: {len(again)} citizen(s); retention applied "
+        f"again (older than {report.cutoff:%Y-%m-%d}): {report.counts()}"
+    )
 
 
 # -- serving ------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ decisions, the outbox rows, the professionals' notes, and the questions' text.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -14,10 +15,12 @@ from sqlalchemy.orm import Session
 
 from bot.core.conversation import CLOSED
 from bot.core.types import QuestionStatus
+from bot.service.queue import audit
 from bot.store import citizens
 from bot.store import models as m
 
 ERASED = "[erased]"
+ERASE_ACTION = "privacy.erase"  # the audit log's action of every erasure (`erasures_since`)
 
 
 def erase_citizen(session: Session, citizen: m.Citizen) -> dict[str, int]:
@@ -133,3 +136,22 @@ def export_citizen(session: Session, citizen_id: int) -> dict[str, Any]:
             for q in questions
         ],
     }
+
+
+def erasures_since(session: Session, since: datetime) -> list[int]:
+    """Citizens erased after `since` (the audit log): what a restored backup must erase again."""
+    targets = session.scalars(
+        select(m.AuditLog.target).where(m.AuditLog.action == ERASE_ACTION, m.AuditLog.created_at > since)
+    )
+    return sorted({int(t.split(":", 1)[1]) for t in targets if t and t.startswith("citizen:")})
+
+
+def erase_again(session: Session, citizen_ids: list[int], actor: str) -> list[int]:
+    """Erase each citizen that exists (a restored backup); returns those erased, audited."""
+    done: list[int] = []
+    for citizen_id in citizen_ids:
+        citizen = session.get(m.Citizen, citizen_id)
+        if citizen is not None:
+            audit(session, actor, ERASE_ACTION, f"citizen:{citizen_id}", erase_citizen(session, citizen))
+            done.append(citizen_id)
+    return done

@@ -16,7 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 
 from bot.app import Services
-from bot.service.privacy import erase_citizen, export_citizen
+from bot.service.privacy import ERASE_ACTION, erase_citizen, export_citizen
 from bot.service.queue import audit
 from bot.store import models as m
 from bot.web.auth import User, require_admin, verify_csrf
@@ -119,7 +119,7 @@ async def erase(
             if citizen is None:
                 return None
             counts = erase_citizen(s, citizen)
-            audit(s, user.username, "privacy.erase", f"citizen:{citizen_id}", counts)
+            audit(s, user.username, ERASE_ACTION, f"citizen:{citizen_id}", counts)
             return counts
 
     if await asyncio.to_thread(run) is None:
