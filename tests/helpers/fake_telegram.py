@@ -2,7 +2,8 @@
 
 An HTTP server on 127.0.0.1 (random port, a thread) implementing getMe, getUpdates (long polling
 with offset confirmation, like Telegram), sendMessage, editMessageText, answerCallbackQuery,
-setWebhook and deleteWebhook. Every call is recorded; failures (429 with retry_after, 403, 5xx)
+setWebhook, deleteWebhook and getWebhookInfo (getUpdates answers 409 while a webhook is set, as
+Telegram does). Every call is recorded; failures (429 with retry_after, 403, 5xx)
 can be queued per method. Point the library at it with `base_url=f"{fake.url}/bot"`.
 """
 
@@ -252,6 +253,9 @@ class FakeTelegram:
             queued = self._failures.get(method)
             if queued:
                 return queued.pop(0)
+        if method == "getUpdates" and self.webhook is not None:  # as Telegram does
+            return 409, {"ok": False, "error_code": 409, "description": "Conflict: can't use getUpdates "
+                         "method while webhook is active; use deleteWebhook to delete the webhook first"}
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
@@ -267,6 +271,10 @@ class FakeTelegram:
     def _api_setWebhook(self, params: dict[str, Any], call: Call) -> Any:  # noqa: N802
         self.webhook = params
         return True
+
+    def _api_getWebhookInfo(self, params: dict[str, Any], call: Call) -> Any:  # noqa: N802
+        url = (self.webhook or {}).get("url", "")
+        return {"url": url, "has_custom_certificate": False, "pending_update_count": len(self._updates)}
 
     def _api_getUpdates(self, params: dict[str, Any], call: Call) -> Any:  # noqa: N802
         offset = params.get("offset")
