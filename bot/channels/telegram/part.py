@@ -27,6 +27,7 @@ from bot.channels.telegram.updates import ALLOWED_UPDATES, UpdateLedger, UpdateR
 from bot.channels.telegram.webhook import webhook_endpoint
 from bot.core.types import Channel
 from bot.service import metrics
+from bot.service.leadership import Leadership
 from bot.service.outbox import backoff_seconds
 from bot.web.deps import dispatcher_of
 
@@ -138,9 +139,12 @@ async def start(app: FastAPI, services: Services, settings: TelegramSettings | N
             application.bot.username,
         )
         background = [asyncio.create_task(pusher.remind_forever())]
-        if not settings.use_webhook:
+        if not settings.use_webhook:  # one poller across the fleet (PostgreSQL advisory lock)
+            poller = Leadership(services.settings.db_url, f"telegram-poller:{deps.ledger.bot_id}")
             background.append(
-                asyncio.create_task(runner.poll_forever(application.bot, settings.poll_timeout))
+                asyncio.create_task(
+                    poller.run(lambda: runner.poll_forever(application.bot, settings.poll_timeout))
+                )
             )
         try:
             await asyncio.gather(*background)
