@@ -2,9 +2,10 @@
 
 An HTTP server on 127.0.0.1 (random port, a thread) implementing getMe, getUpdates (long polling
 with offset confirmation, like Telegram), sendMessage, editMessageText, answerCallbackQuery,
-setWebhook, deleteWebhook and getWebhookInfo (getUpdates answers 409 while a webhook is set, as
-Telegram does). Every call is recorded; failures (429 with retry_after, 403, 5xx)
-can be queued per method. Point the library at it with `base_url=f"{fake.url}/bot"`.
+setWebhook, deleteWebhook and getWebhookInfo. Like Telegram, getUpdates answers 409 while a webhook
+is set, and a getUpdates arriving while another waits ends the waiting one with 409 (two pollers;
+counted in `poll_conflicts`). Every call is recorded; failures (429 with retry_after, 403, 5xx) can
+be queued per method. Point the library at it with `base_url=f"{fake.url}/bot"`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ BOT_USER = {
 STRING_PARAMS = {"text", "url", "secret_token", "callback_query_id", "parse_mode"}
 
 
+class _Refused(Exception):
+    """An API method's error answer (status and body), as Telegram sends it."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(body.get("description"))
+        self.status, self.body = status, body
+
+
 @dataclass
 class Call:
     method: str
@@ -48,6 +57,8 @@ class FakeTelegram:
         self._messages: dict[tuple[int, int], dict[str, Any]] = {}
         self._failures: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         self._cond = threading.Condition()
+        self._polls = 0  # getUpdates requests so far; a newer one ends an older one still waiting
+        self.poll_conflicts = 0  # getUpdates requests ended by another poller's (two pollers)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -254,12 +265,19 @@ class FakeTelegram:
             if queued:
                 return queued.pop(0)
         if method == "getUpdates" and self.webhook is not None:  # as Telegram does
-            return 409, {"ok": False, "error_code": 409, "description": "Conflict: can't use getUpdates "
-                         "method while webhook is active; use deleteWebhook to delete the webhook first"}
+            return 409, {
+                "ok": False,
+                "error_code": 409,
+                "description": "Conflict: can't use getUpdates "
+                "method while webhook is active; use deleteWebhook to delete the webhook first",
+            }
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
-        return 200, {"ok": True, "result": handler(params, call)}
+        try:
+            return 200, {"ok": True, "result": handler(params, call)}
+        except _Refused as refused:
+            return refused.status, refused.body
 
     def _api_getMe(self, params: dict[str, Any], call: Call) -> Any:  # noqa: N802
         return BOT_USER
@@ -280,7 +298,23 @@ class FakeTelegram:
         offset = params.get("offset")
         deadline = time.monotonic() + min(float(params.get("timeout") or 0), 2.0)
         with self._cond:
+            self._polls += 1
+            mine = self._polls
+            self._cond.notify_all()  # an older long poll still waiting is ended, as Telegram does
             while True:
+                if self._polls != mine:  # two pollers: Telegram answers the older request 409
+                    self.poll_conflicts += 1
+                    raise _Refused(
+                        409,
+                        {
+                            "ok": False,
+                            "error_code": 409,
+                            "description": (
+                                "Conflict: terminated by other getUpdates request; make sure that only one "
+                                "bot instance is running"
+                            ),
+                        },
+                    )
                 if offset is not None:  # confirmed: Telegram forgets them
                     self._updates = [u for u in self._updates if u["update_id"] >= offset]
                 if self._updates or time.monotonic() >= deadline:

@@ -77,7 +77,10 @@ async def start(app: FastAPI, services: Services, settings: TelegramSettings | N
 
     def set_health(state: str) -> None:
         health["telegram"] = state
-        if state == "ok" and not settings.use_webhook:  # getUpdates answered: the poller's heartbeat
+
+    def poller_health(state: str) -> None:
+        set_health(state)
+        if state == "ok":  # getUpdates answered: the poller's heartbeat (Prometheus)
             metrics.polled(Channel.TELEGRAM.value)
 
     deps = Deps(
@@ -88,7 +91,7 @@ async def start(app: FastAPI, services: Services, settings: TelegramSettings | N
         wake=dispatcher_of(app).wakeup.set,
     )
     application: Application = build_application(deps, settings)  # type: ignore[type-arg]
-    runner = UpdateRunner(application, deps.ledger, deps.failed, set_health)
+    runner = UpdateRunner(application, deps.ledger, deps.failed, poller_health)
     pusher = Pusher(deps, application.bot, asyncio.get_running_loop())
     deps.pusher = pusher
     ready: list[bool] = []
