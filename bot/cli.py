@@ -6,6 +6,7 @@ import json
 import secrets
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -653,6 +654,69 @@ def _offer_retrain(services: Services, retrain_now: bool | None) -> None:
     out.print(f"model {final.get('candidate')} is active: {final.get('reason')}")
 
 
+# -- backups ------------------------------------------------------------------------------------
+
+
+@app.command()
+def backup(
+    output: Annotated[
+        Path | None,
+        typer.Argument(help="The backup file (default: <TRIAGE_DATA_DIR>/backups/triage-<UTC time>.tar.gz)."),
+    ] = None,
+) -> None:
+    """Back up the database and the models into one file (safe while the service runs)."""
+    from bot.service import backup as backups
+
+    settings = Settings()
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    destination = output or settings.data_dir / "backups" / f"triage-{stamp}.tar.gz"
+    try:
+        manifest = backups.create(settings, destination)
+    except backups.BackupError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(
+        f"wrote {destination} ({destination.stat().st_size:,} bytes): {manifest.database}, "
+        f"schema {', '.join(manifest.revisions)}, {manifest.counts}, folders {manifest.directories}"
+    )
+    out.print(f"[yellow]{backups.PRIVACY_NOTE}[/yellow]")
+
+
+@app.command()
+def restore(
+    source: Annotated[Path, typer.Argument(help="A file written by `triage backup`.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    force: Annotated[bool, typer.Option(help="Restore although other sessions use the database.")] = False,
+) -> None:
+    """Replace the database and the models with a backup's (stop every instance first)."""
+    from bot.service import backup as backups
+    from bot.service import retention
+    from bot.service.privacy import erase_again
+
+    settings = Settings()
+    try:
+        manifest = backups.read_manifest(source)
+    except backups.BackupError as exc:
+        raise _fail(str(exc)) from exc
+    out.print(f"backup of {manifest.created_at}: {manifest.database}, {manifest.counts}")
+    if not yes:
+        typer.confirm(
+            f"Replace the database at {settings.db_url.split('@')[-1]} and the models with it?", abort=True
+        )
+    try:
+        erased = backups.erased_since_backup(settings, manifest)
+        backups.restore(settings, source, force=force)
+    except backups.BackupError as exc:
+        raise _fail(str(exc)) from exc
+    services = build(settings, migrate_db=False)
+    with services.sessions.begin() as session:  # erasures the backup predates: erased again
+        again = erase_again(session, erased, actor="restore")
+    report = retention.run(services.sessions, settings.retention_days)  # what expired since
+    out.print(
+        f"restored; erased again since the backup: {len(again)} citizen(s); retention applied "
+        f"again (older than {report.cutoff:%Y-%m-%d}): {report.counts()}"
+    )
+
+
 # -- serving ------------------------------------------------------------------------------------
 
 
@@ -669,11 +733,25 @@ def serve(
     import uvicorn
 
     from bot.logs import uvicorn_log_config
+    from bot.service import metrics
 
     settings = _settings()
     if engine:
         os.environ["ENGINE"] = engine
         settings = _settings()
+    if settings.db_url.startswith("sqlite"):
+        if workers > 1:
+            raise _fail(
+                "SQLite serves one process on one host: set DATABASE_URL to PostgreSQL "
+                "for --workers above 1 or for several hosts (docs/OPERATIONS.md)"
+            )
+        out.print(
+            "database: SQLite, single instance (one process on one host); for several "
+            "workers or hosts use PostgreSQL (docs/OPERATIONS.md)"
+        )
+    bound_port = port or settings.port
+    if workers > 1 or os.environ.get(metrics.MULTIPROC_ENV):  # /metrics adds up every worker's
+        metrics.prepare_multiprocess_dir(settings.data_dir / f"prometheus-{bound_port}")
     services = build(settings)
     if library_is_empty(services):
         import_library_files(services)
@@ -682,8 +760,11 @@ def serve(
         "bot.web.api:create_app",
         factory=True,
         host=host or settings.host,
-        port=port or settings.port,
+        port=bound_port,
         workers=workers,
+        # A new worker imports the model's libraries before it can answer the supervisor's ping:
+        # seconds on a busy host, and uvicorn's default 5 s killed workers in a loop.
+        timeout_worker_healthcheck=60,
         log_level="info",
         log_config=uvicorn_log_config(),  # the access log without citizens' identities
     )

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     api_token: str = ""  # for machine clients such as the Rasa action server
     # With the engine down, a message waits this long for it, then goes to a person.
     engine_timeout_seconds: float = 120.0
+    # GET /metrics (Prometheus): open to loopback clients; anyone else needs this bearer token.
+    metrics_token: str = ""
+    metrics_loopback_open: bool = True
 
     @field_validator("response_hours", mode="before")
     @classmethod

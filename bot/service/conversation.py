@@ -19,7 +19,8 @@ from bot.core.replies import render, say
 from bot.core.staffing import Placement
 from bot.core.types import Action, Decision, IntentScore, Language, Reply
 from bot.service.knowledge import Knowledge
-from bot.service.privacy import erase_citizen
+from bot.service.privacy import ERASE_ACTION, erase_citizen
+from bot.service.queue import audit
 from bot.store import citizens, decisions, questions
 from bot.store import models as m
 
@@ -61,7 +62,9 @@ class Conversations:
             elif isinstance(effect, core.SetLanguage):
                 citizen.language = effect.language.value
             elif isinstance(effect, core.Erase):
-                erase_citizen(session, citizen)
+                counts = erase_citizen(session, citizen)
+                # recorded like a staff erasure, so `triage restore` can apply it again
+                audit(session, "citizen", ERASE_ACTION, f"citizen:{citizen.id}", counts)
         return outcome
 
     def _hand_off(

@@ -32,6 +32,7 @@ from bot.core.types import (
     ReplyKind,
 )
 from bot.nlu.engine import EngineUnavailable
+from bot.service import metrics
 from bot.service.conversation import Conversations
 from bot.service.flood import FloodGate
 from bot.service.knowledge import Knowledge
@@ -291,6 +292,7 @@ class Decider:
         try:
             return self.knowledge.engine(session).parse(text, language)
         except EngineUnavailable:
+            metrics.engine_failed(self.settings.engine)
             age = (datetime.now(UTC) - message.created_at).total_seconds()
             if age >= self.settings.engine_timeout_seconds or detect_emergency(text, emergency).is_emergency:
                 return Parse(ranking=(), engine="unavailable", model_version="-")

@@ -10,6 +10,7 @@ files (secure_delete and a checkpoint, `bot.store.db.scrub`).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -24,6 +25,7 @@ from bot.store import models as m
 from bot.store.db import scrub_after_commit
 
 ERASED = "[erased]"
+ERASE_ACTION = "privacy.erase"  # the audit log's action of every erasure (`erasures_since`)
 
 
 def erase_citizen(session: Session, citizen: m.Citizen) -> dict[str, int]:
@@ -68,7 +70,7 @@ def erase(sessions: sessionmaker[Session], citizen_id: int, actor: str) -> dict[
         if citizen is None:
             return None
         counts = erase_citizen(session, citizen)
-        audit(session, actor, "privacy.erase", f"citizen:{citizen_id}", counts)
+        audit(session, actor, ERASE_ACTION, f"citizen:{citizen_id}", counts)
     return counts
 
 
@@ -144,3 +146,22 @@ def export_citizen(session: Session, citizen_id: int) -> dict[str, Any]:
             for q in questions
         ],
     }
+
+
+def erasures_since(session: Session, since: datetime) -> list[int]:
+    """Citizens erased after `since` (the audit log): what a restored backup must erase again."""
+    targets = session.scalars(
+        select(m.AuditLog.target).where(m.AuditLog.action == ERASE_ACTION, m.AuditLog.created_at > since)
+    )
+    return sorted({int(t.split(":", 1)[1]) for t in targets if t and t.startswith("citizen:")})
+
+
+def erase_again(session: Session, citizen_ids: list[int], actor: str) -> list[int]:
+    """Erase each citizen that exists (a restored backup); returns those erased, audited."""
+    done: list[int] = []
+    for citizen_id in citizen_ids:
+        citizen = session.get(m.Citizen, citizen_id)
+        if citizen is not None:
+            audit(session, actor, ERASE_ACTION, f"citizen:{citizen_id}", erase_citizen(session, citizen))
+            done.append(citizen_id)
+    return done

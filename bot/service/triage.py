@@ -11,6 +11,7 @@ queue item and the replies (into the outbox) are then written in one transaction
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -35,6 +36,7 @@ from bot.core.types import (
     Thresholds,
 )
 from bot.nlu.engine import Engine, SklearnEngine
+from bot.service import metrics
 from bot.service.conversation import Conversations
 from bot.service.deciding import Decider, Deferred, Draft, IntakeResult, result_of
 from bot.service.knowledge import Knowledge, Promised
@@ -118,10 +120,13 @@ class TriageService:
 
     def handle(self, inbound: InboundMessage) -> IntakeResult:
         """Store, then process one inbound message. Idempotent on the citizen's external id."""
+        started = time.perf_counter()
         message_id, duplicate = self.store_inbound(inbound)
         if duplicate:
             return self.result_of(message_id, duplicate=True)
-        return self._process_or_defer(message_id, inbound)
+        result = self._process_or_defer(message_id, inbound)
+        self._count([inbound], [result], started)
+        return result
 
     def handle_many(self, inbounds: Sequence[InboundMessage]) -> list[IntakeResult | Exception]:
         """`handle` for several messages at once, each with the result (or the error) `handle`
@@ -129,10 +134,11 @@ class TriageService:
         transaction. Under load this is what keeps one process fast (bench/README.md). A batch
         that cannot go together (an engine that is down, a conflict with another process) goes
         message by message instead; the messages are stored by then, so nothing is lost."""
+        started = time.perf_counter()
         try:
             stored = self.store_many(inbounds)
         except IntegrityError:  # another process stored one of these ids or citizens just now
-            return [self._handle_one(inbound) for inbound in inbounds]
+            return [self._handle_one(inbound) for inbound in inbounds]  # each counted by `handle`
         pairs = list(zip(stored, inbounds, strict=True))
         fresh = [(message_id, inbound) for (message_id, duplicate), inbound in pairs if not duplicate]
         decided = self._decide_many(fresh) if fresh else {}
@@ -147,7 +153,18 @@ class TriageService:
                     results.append(self._process_or_defer(message_id, inbound))
             except Exception as exc:  # one message's failure is that message's answer only
                 results.append(exc)
+        self._count(inbounds, results, started)
         return results
+
+    @staticmethod
+    def _count(
+        inbounds: Sequence[InboundMessage], results: Sequence[IntakeResult | Exception], started: float
+    ) -> None:
+        """Prometheus: each message decided now (not a redelivery), with the time it took."""
+        seconds = time.perf_counter() - started
+        for inbound, result in zip(inbounds, results, strict=True):
+            if isinstance(result, IntakeResult) and not result.duplicate:
+                metrics.decided(inbound.channel.value, result.decision, seconds)
 
     def _handle_one(self, inbound: InboundMessage) -> IntakeResult | Exception:
         try:

@@ -31,6 +31,7 @@ PARTS: list[str] = [
     "bot.service.retention_part",
     "bot.service.escalation_part",
     "bot.web.privacy_routes",
+    "bot.web.metrics_part",
 ]
 
 

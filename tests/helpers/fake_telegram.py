@@ -14,6 +14,9 @@ What the real Bot API does and this fake models too:
   are never delivered;
 - update ids may restart lower (after a week without updates): `push(..., update_id=7)`, and an
   offset above it confirms (drops) it, as Telegram does.
+
+Two pollers: getUpdates answers 409 while a webhook is set, and a getUpdates arriving while
+another waits ends the waiting one with 409 (counted in `poll_conflicts`); getWebhookInfo.
 """
 
 from __future__ import annotations
@@ -44,6 +47,14 @@ QUERY_SECONDS = 15.0  # Telegram: answer a callback query within about 15 second
 DEFAULT_ALLOWED = None  # None: every update type except chat_member and message_reaction*
 
 
+class _Refused(Exception):
+    """An API method's error answer (status and body), as Telegram sends it."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(body.get("description"))
+        self.status, self.body = status, body
+
+
 @dataclass
 class Call:
     method: str
@@ -64,6 +75,8 @@ class FakeTelegram:
         self.allowed_updates: list[str] | None = DEFAULT_ALLOWED
         self.left: list[int] = []  # chats the bot left
         self._cond = threading.Condition()
+        self._polls = 0  # getUpdates requests so far; a newer one ends an older one still waiting
+        self.poll_conflicts = 0  # getUpdates requests ended by another poller's (two pollers)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -287,13 +300,23 @@ class FakeTelegram:
             queued = self._failures.get(method)
             if queued:
                 return queued.pop(0)
+        if method == "getUpdates" and self.webhook is not None:  # as Telegram does
+            return 409, {
+                "ok": False,
+                "error_code": 409,
+                "description": "Conflict: can't use getUpdates "
+                "method while webhook is active; use deleteWebhook to delete the webhook first",
+            }
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         refused = self._call_checked(method, params)
         if refused is not None:
             return refused
-        return 200, {"ok": True, "result": handler(params, call)}
+        try:
+            return 200, {"ok": True, "result": handler(params, call)}
+        except _Refused as refusal:
+            return refusal.status, refusal.body
 
     def _api_getMe(self, params: dict[str, Any], call: Call) -> Any:  # noqa: N802
         return BOT_USER
@@ -308,13 +331,33 @@ class FakeTelegram:
             self.allowed_updates = list(params["allowed_updates"])
         return True
 
+    def _api_getWebhookInfo(self, params: dict[str, Any], call: Call) -> Any:  # noqa: N802
+        url = (self.webhook or {}).get("url", "")
+        return {"url": url, "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+
     def _api_getUpdates(self, params: dict[str, Any], call: Call) -> Any:  # noqa: N802
         offset = params.get("offset")
         deadline = time.monotonic() + min(float(params.get("timeout") or 0), 2.0)
         with self._cond:
             if params.get("allowed_updates") is not None:  # remembered until changed
                 self.allowed_updates = list(params["allowed_updates"])
+            self._polls += 1
+            mine = self._polls
+            self._cond.notify_all()  # an older long poll still waiting is ended, as Telegram does
             while True:
+                if self._polls != mine:  # two pollers: Telegram answers the older request 409
+                    self.poll_conflicts += 1
+                    raise _Refused(
+                        409,
+                        {
+                            "ok": False,
+                            "error_code": 409,
+                            "description": (
+                                "Conflict: terminated by other getUpdates request; make sure that only one "
+                                "bot instance is running"
+                            ),
+                        },
+                    )
                 if offset is not None:  # confirmed: Telegram forgets them
                     self._updates = [u for u in self._updates if u["update_id"] >= offset]
                 self._updates = [u for u in self._updates if self._allowed(u)]

@@ -65,6 +65,7 @@ class Serve:
     db_url: str
     port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)  # more `serve` options, e.g. ["--workers", "2"]
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -88,7 +89,7 @@ class Serve:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port",
-                 str(self.port)], cwd=self.tmp, env=self.env(), stdout=out, stderr=subprocess.STDOUT)
+                 str(self.port), *self.args], cwd=self.tmp, env=self.env(), stdout=out, stderr=subprocess.STDOUT)
         self.starts += 1
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -1,8 +1,9 @@
 """The Telegram part of `triage serve`: same process and event loop as the intake API.
 
-Started when TELEGRAM_BOT_TOKEN is set. Long polling by default (one instance); a webhook when
-TELEGRAM_WEBHOOK_URL is set (any number of instances). Registers the outbox sender for the
-telegram channel and pushes questions to linked professionals.
+Started when TELEGRAM_BOT_TOKEN is set. TELEGRAM_MODE says how: polling (one instance) or webhook
+(any number, TELEGRAM_WEBHOOK_URL); unset, a webhook URL means webhook. A polling instance deletes
+a webhook only with TELEGRAM_DELETE_WEBHOOK=1: started on a laptop, it takes no one's traffic.
+Registers the outbox sender for the telegram channel and pushes questions to linked professionals.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI
+from telegram import Bot
 from telegram import error as tg
 from telegram.ext import Application
 
@@ -29,6 +31,8 @@ from bot.channels.telegram.updates import (
 )
 from bot.channels.telegram.webhook import webhook_endpoint
 from bot.core.types import Channel
+from bot.service import metrics
+from bot.service.leadership import Leadership
 from bot.service.outbox import backoff_seconds
 from bot.service.pollers import Heartbeat, supervise
 from bot.web.deps import dispatcher_of
@@ -46,15 +50,44 @@ def bot_id_of(token: str) -> int:
     return int(head)
 
 
+async def warn_if_webhook_set(bot: Bot) -> None:
+    """Polling never deletes a webhook unless told to (TELEGRAM_DELETE_WEBHOOK=1): the webhook is
+    another deployment's, probably production's. getUpdates answers 409 while it is set."""
+    info = await bot.get_webhook_info()
+    if info.url:
+        log.error(
+            "Telegram: a webhook is set (%s), so its deployment receives the updates and this polling "
+            "instance gets none. TELEGRAM_DELETE_WEBHOOK=1 takes them over; or use TELEGRAM_MODE=webhook.",
+            info.url,
+        )
+
+
 async def start(app: FastAPI, services: Services, settings: TelegramSettings | None = None) -> Stop | None:
     settings = settings or TelegramSettings()
     if not settings.enabled:
         return None
     health = services.channel_health
+    problem = settings.problem()
+    if problem is not None:
+        health["telegram"] = f"not started: {problem}"
+        log.error("Telegram channel not started: %s", problem)
+        return None
+    if not settings.mode:
+        log.warning(
+            "TELEGRAM_MODE is not set: %s, as TELEGRAM_WEBHOOK_URL is %s. Set TELEGRAM_MODE=%s.",
+            settings.resolved_mode,
+            "set" if settings.use_webhook else "empty",
+            settings.resolved_mode,
+        )
     health["telegram"] = "starting"
 
     def set_health(state: str) -> None:
         health["telegram"] = state
+
+    def poller_health(state: str) -> None:
+        set_health(state)
+        if state == "ok":  # getUpdates answered: the poller's heartbeat (Prometheus)
+            metrics.polled(Channel.TELEGRAM.value)
 
     deps = Deps(
         services=services,
@@ -69,7 +102,7 @@ async def start(app: FastAPI, services: Services, settings: TelegramSettings | N
         if settings.use_webhook
         else Heartbeat("telegram polling", "telegram", settings.poll_timeout + READ_MARGIN)
     )
-    runner = UpdateRunner(application, deps.ledger, deps.failed, set_health, heartbeat)
+    runner = UpdateRunner(application, deps.ledger, deps.failed, poller_health, heartbeat)
     pusher = Pusher(deps, application.bot, asyncio.get_running_loop())
     deps.pusher = pusher
     ready: list[bool] = []
@@ -93,8 +126,10 @@ async def start(app: FastAPI, services: Services, settings: TelegramSettings | N
                         secret_token=settings.secret_token,
                         allowed_updates=ALLOWED_UPDATES,
                     )
-                else:
+                elif settings.delete_webhook:  # told to: take the updates over from a webhook
                     await application.bot.delete_webhook()
+                else:
+                    await warn_if_webhook_set(application.bot)
                 break
             except tg.InvalidToken:
                 set_health("invalid token")
@@ -118,19 +153,25 @@ async def start(app: FastAPI, services: Services, settings: TelegramSettings | N
             application.bot.username,
         )
         background = [asyncio.create_task(pusher.remind_forever())]
-        if heartbeat is not None:
-            heartbeat.begin()
-            services.heartbeats["telegram"] = heartbeat
-            background.append(
-                asyncio.create_task(
-                    supervise(
+        if heartbeat is not None:  # one poller across the fleet (PostgreSQL advisory lock)
+            beat = heartbeat
+
+            async def lead() -> None:
+                """While this instance leads: the heartbeat counts, the poller restarts when it dies."""
+                beat.begin()
+                services.heartbeats["telegram"] = beat
+                try:
+                    await supervise(
                         "telegram polling",
                         lambda: runner.poll_forever(application.bot, settings.poll_timeout),
                         set_health,
-                        heartbeat,
+                        beat,
                     )
-                )
-            )
+                finally:
+                    services.heartbeats.pop("telegram", None)
+
+            poller = Leadership(services.settings.db_url, f"telegram-poller:{deps.ledger.bot_id}")
+            background.append(asyncio.create_task(poller.run(lead)))
         try:
             await asyncio.gather(*background)
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Literal
 from urllib.parse import urlparse
 
 from pydantic import Field
@@ -19,7 +20,13 @@ class TelegramSettings(BaseSettings):
 
     bot_token: str = ""  # from BotFather; no token, no Telegram channel
     api_url: str = DEFAULT_API_URL  # a self-hosted Bot API server, e.g. http://127.0.0.1:8081
-    webhook_url: str = ""  # public HTTPS URL of this service's webhook; empty: long polling
+    # polling (one instance) or webhook (any number, behind TELEGRAM_WEBHOOK_URL). Empty: webhook
+    # when TELEGRAM_WEBHOOK_URL is set, else polling, with a warning to say which.
+    mode: Literal["", "polling", "webhook"] = ""
+    webhook_url: str = ""  # public HTTPS URL of this service's webhook (mode webhook)
+    # Polling: delete a webhook that is set (another deployment's), taking over its updates. Off:
+    # a laptop or a staging instance never takes production's traffic by starting.
+    delete_webhook: bool = False
     webhook_secret: str = ""  # X-Telegram-Bot-Api-Secret-Token; empty: derived from the token
     poll_timeout: int = Field(default=30, ge=0, le=50)  # long-polling timeout in seconds
     staff_language: Language = Language.NL  # texts for professionals
@@ -33,8 +40,22 @@ class TelegramSettings(BaseSettings):
         return bool(self.bot_token.strip())
 
     @property
+    def resolved_mode(self) -> str:
+        return self.mode or ("webhook" if self.webhook_url.strip() else "polling")
+
+    @property
     def use_webhook(self) -> bool:
-        return bool(self.webhook_url.strip())
+        return self.resolved_mode == "webhook"
+
+    def problem(self) -> str | None:
+        """A contradiction in the settings, which keeps the channel from starting."""
+        if self.mode == "webhook" and not self.webhook_url.strip():
+            return "TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL"
+        if self.mode == "polling" and self.webhook_url.strip():
+            return "TELEGRAM_MODE=polling but TELEGRAM_WEBHOOK_URL is set: choose one"
+        if self.delete_webhook and self.use_webhook:
+            return "TELEGRAM_DELETE_WEBHOOK is for polling; a webhook instance sets its own"
+        return None
 
     @property
     def base_url(self) -> str:

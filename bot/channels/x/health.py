@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from collections.abc import MutableMapping
 
+from bot.service import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -22,6 +24,8 @@ class ChannelHealth:
 
     def ok(self, component: str) -> None:
         self.started = True
+        if component == "poll":  # the DM poller's heartbeat, for Prometheus
+            metrics.polled(self.key)
         if self.problems.pop(component, None) is not None:
             log.warning("X %s works again", component)
         self._publish()

@@ -19,6 +19,7 @@ from bot.channels.x.mentions import MentionResponder
 from bot.channels.x.poller import DmPoller
 from bot.channels.x.sender import XSender
 from bot.channels.x.settings import XSettings
+from bot.service.leadership import Leadership
 from bot.service.pollers import supervise
 from bot.web.deps import dispatcher_of
 from bot.web.plugins import Stop
@@ -42,21 +43,30 @@ async def start(app: FastAPI, services: Services, settings: XSettings | None = N
     services.senders["x"] = XSender(conn, services.sessions, services.triage.library, health)
 
     poller = DmPoller(conn, services, health, settings.poll_seconds, dispatcher_of(app).wakeup.set)
-    services.heartbeats["x"] = poller.heartbeat
 
     def report(component: str) -> Callable[[str], None]:
         return lambda problem: health.problem(component, problem)
 
-    tasks = [
-        asyncio.create_task(
-            supervise("x dm polling", poller.run, report("poll"), poller.heartbeat), name="x-dm-poller"
-        )
-    ]
+    jobs = [lambda: supervise("x dm polling", poller.run, report("poll"), poller.heartbeat)]
     if settings.public_mention_replies:
         mentions = MentionResponder(conn, services, health, settings.mentions_poll_seconds)
-        tasks.append(
-            asyncio.create_task(supervise("x mentions", mentions.run, report("mentions")), name="x-mentions")
-        )
+        jobs.append(lambda: supervise("x mentions", mentions.run, report("mentions")))
+
+    async def poll() -> None:
+        """While this instance leads: the heartbeat counts, each poller restarts when it dies."""
+        poller.heartbeat.begin()
+        services.heartbeats["x"] = poller.heartbeat
+        try:
+            await asyncio.gather(*(job() for job in jobs))
+        finally:
+            services.heartbeats.pop("x", None)
+
+    # One instance polls X across the fleet (PostgreSQL advisory lock): one request budget.
+    # A standby instance sends replies all the same, so its channel is well.
+    leadership = Leadership(services.settings.db_url, "x-poller")
+    tasks = [
+        asyncio.create_task(leadership.run(poll, on_standby=lambda: health.ok("standby")), name="x-pollers")
+    ]
     log.info(
         "X channel started (%s, polling every %.0fs, public mention replies %s)",
         "OAuth 1.0a" if conn.user_auth else "OAuth 2.0 user token",
