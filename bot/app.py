@@ -13,6 +13,7 @@ from bot.logs import quiet_libraries
 from bot.nlu.rasa_format import read_library
 from bot.service.intake_queue import IntakeQueue
 from bot.service.outbox import DeliveredInApp, Dispatcher, Sender
+from bot.service.reply_window import ReplyWindow
 from bot.service.triage import TriageService
 from bot.store import models as m
 from bot.store.db import make_engine, make_sessionmaker, migrate
@@ -29,6 +30,9 @@ class Services:
     # What each running channel reports for /healthz and the console ("ok" or what is wrong);
     # live like `senders`: a channel writes its own key while it runs.
     channel_health: dict[str, str] = field(default_factory=dict)
+    # Channels that take free-form replies only for a while after the citizen's last message
+    # (WhatsApp: 24 hours); live: such a channel registers its window when it starts.
+    reply_windows: dict[str, ReplyWindow] = field(default_factory=dict)
     intake: IntakeQueue = field(init=False)
 
     def __post_init__(self) -> None:
