@@ -76,11 +76,12 @@ class FakeGraph:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if not self.path.endswith(f"/{PHONE_ID}/messages"):
                     return self._answer(404, {"error": {"message": "Unknown path", "code": 100}})
+                with fake._lock:
+                    fake.requests.append(body)
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     return self._answer(401, {"error": {"message": "Invalid OAuth access token.",
                                                         "type": "OAuthException", "code": 190}})
                 with fake._lock:
-                    fake.requests.append(body)
                     failure = fake._failures.pop(0) if fake._failures else None
                     if failure is None:
                         wamid = f"wamid.fake{next(fake._ids)}"
