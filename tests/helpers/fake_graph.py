@@ -49,11 +49,18 @@ class FakeGraph:
         self._server.shutdown()
         self._server.server_close()
 
-    def fail(self, status: int, code: int, message: str = "", headers: dict[str, str] | None = None,
-             times: int = 1) -> None:
+    def fail(
+        self, status: int, code: int, message: str = "", headers: dict[str, str] | None = None, times: int = 1
+    ) -> None:
         """The next `times` sends are refused with this Graph error."""
-        body = {"error": {"message": message or f"error {code}", "type": "OAuthException", "code": code,
-                          "fbtrace_id": "AbCdEf"}}
+        body = {
+            "error": {
+                "message": message or f"error {code}",
+                "type": "OAuthException",
+                "code": code,
+                "fbtrace_id": "AbCdEf",
+            }
+        }
         with self._lock:
             self._failures += [(status, body, headers or {})] * times
 
@@ -79,8 +86,16 @@ class FakeGraph:
                 with fake._lock:
                     fake.requests.append(body)
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
-                    return self._answer(401, {"error": {"message": "Invalid OAuth access token.",
-                                                        "type": "OAuthException", "code": 190}})
+                    return self._answer(
+                        401,
+                        {
+                            "error": {
+                                "message": "Invalid OAuth access token.",
+                                "type": "OAuthException",
+                                "code": 190,
+                            }
+                        },
+                    )
                 with fake._lock:
                     failure = fake._failures.pop(0) if fake._failures else None
                     if failure is None:
@@ -88,11 +103,18 @@ class FakeGraph:
                         fake.sent.append({**body, "_id": wamid, "_at": time.monotonic()})
                 if failure is not None:
                     return self._answer(*failure)
-                return self._answer(200, {"messaging_product": "whatsapp",
-                                          "contacts": [{"input": body.get("to"), "wa_id": body.get("to")}],
-                                          "messages": [{"id": wamid}]})
+                return self._answer(
+                    200,
+                    {
+                        "messaging_product": "whatsapp",
+                        "contacts": [{"input": body.get("to"), "wa_id": body.get("to")}],
+                        "messages": [{"id": wamid}],
+                    },
+                )
 
-            def _answer(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+            def _answer(
+                self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+            ) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -132,24 +154,38 @@ def sign(body: bytes, secret: str = APP_SECRET) -> dict[str, str]:
     return {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"}
 
 
-def post(*, messages: list[dict[str, Any]] = (), statuses: list[dict[str, Any]] = (),  # type: ignore[assignment]
-         phone_id: str = PHONE_ID) -> bytes:
-    value: dict[str, Any] = {"messaging_product": "whatsapp",
-                             "metadata": {"display_phone_number": "31201234567", "phone_number_id": phone_id}}
+def post(
+    *,
+    messages: list[dict[str, Any]] = (),
+    statuses: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    phone_id: str = PHONE_ID,
+) -> bytes:
+    value: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "31201234567", "phone_number_id": phone_id},
+    }
     if messages:
         value["contacts"] = [{"profile": {"name": "A citizen"}, "wa_id": m["from"]} for m in messages]
         value["messages"] = list(messages)
     if statuses:
         value["statuses"] = list(statuses)
-    payload = {"object": "whatsapp_business_account",
-               "entry": [{"id": "WABA1", "changes": [{"value": value, "field": "messages"}]}]}
+    payload = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "WABA1", "changes": [{"value": value, "field": "messages"}]}],
+    }
     return json.dumps(payload).encode()
 
 
-def message(sender: str, kind: str, content: dict[str, Any], wamid: str | None = None,
-            at: int | None = None) -> dict[str, Any]:
-    return {"from": sender, "id": wamid or f"wamid.in{next(_wamids)}",
-            "timestamp": str(at if at is not None else int(time.time())), "type": kind, kind: content}
+def message(
+    sender: str, kind: str, content: dict[str, Any], wamid: str | None = None, at: int | None = None
+) -> dict[str, Any]:
+    return {
+        "from": sender,
+        "id": wamid or f"wamid.in{next(_wamids)}",
+        "timestamp": str(at if at is not None else int(time.time())),
+        "type": kind,
+        kind: content,
+    }
 
 
 def text(sender: str, body: str, **kw: Any) -> dict[str, Any]:
@@ -157,13 +193,20 @@ def text(sender: str, body: str, **kw: Any) -> dict[str, Any]:
 
 
 def button_reply(sender: str, data: str, title: str = "Yes", **kw: Any) -> dict[str, Any]:
-    return message(sender, "interactive", {"type": "button_reply", "button_reply": {"id": data, "title": title}},
-                   **kw)
+    return message(
+        sender, "interactive", {"type": "button_reply", "button_reply": {"id": data, "title": title}}, **kw
+    )
 
 
-def status(wamid: str, state: str, recipient: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    item: dict[str, Any] = {"id": wamid, "status": state, "timestamp": str(int(time.time())),
-                            "recipient_id": recipient}
+def status(
+    wamid: str, state: str, recipient: str, errors: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": wamid,
+        "status": state,
+        "timestamp": str(int(time.time())),
+        "recipient_id": recipient,
+    }
     if errors:
         item["errors"] = errors
     return item

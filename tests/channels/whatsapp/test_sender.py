@@ -33,7 +33,9 @@ def items(services: Services) -> list[m.OutboxItem]:
         return list(session.scalars(select(m.OutboxItem).order_by(m.OutboxItem.id)))
 
 
-def test_a_rate_limit_waits_as_long_as_meta_says_then_sends_once(services: Services, graph: FakeGraph) -> None:
+def test_a_rate_limit_waits_as_long_as_meta_says_then_sends_once(
+    services: Services, graph: FakeGraph
+) -> None:
     graph.fail(400, 130429, "(#130429) Rate limit hit", headers={"Retry-After": "1"})
 
     async def flow() -> None:
@@ -55,8 +57,10 @@ def test_an_expired_token_shows_in_health_without_a_retry_storm(services: Servic
     async def flow() -> None:
         async with running(services, graph, access_token="EAAG-expired") as wa_app:
             await wa_app.post(wa.post(messages=[wa.text(SAM, SMOKE)]))
-            await eventually(lambda: "access token has expired" in services.channel_health.get("whatsapp", ""),
-                             what="health")
+            await eventually(
+                lambda: "access token has expired" in services.channel_health.get("whatsapp", ""),
+                what="health",
+            )
             await settle(1.0)
         assert len(graph.requests) == 1  # paused for 15 minutes, not a request per item or per second
         pending = items(services)
@@ -66,14 +70,18 @@ def test_an_expired_token_shows_in_health_without_a_retry_storm(services: Servic
     asyncio.run(flow())
 
 
-def test_a_number_that_cannot_get_messages_is_marked_unreachable(services: Services, graph: FakeGraph) -> None:
+def test_a_number_that_cannot_get_messages_is_marked_unreachable(
+    services: Services, graph: FakeGraph
+) -> None:
     graph.fail(400, 131026, "(#131026) Message undeliverable")
 
     async def flow() -> None:
         async with running(services, graph) as wa_app:
             await wa_app.post(wa.post(messages=[wa.text(SAM, SMOKE)]))
-            await eventually(lambda: all(i.status == "failed" for i in items(services)) and items(services),
-                             what="failed items")
+            await eventually(
+                lambda: all(i.status == "failed" for i in items(services)) and items(services),
+                what="failed items",
+            )
             await settle(0.3)
         assert len(graph.requests) == 1  # the prompt is not tried after the answer failed
         with services.sessions() as session:
@@ -107,7 +115,9 @@ def test_a_reply_after_25_hours_without_a_template_is_refused_with_the_options(
         question_id = await asyncio.to_thread(_route_and_age, services, 25)
         async with running(services, graph):
             with pytest.raises(OutsideReplyWindow) as refused:
-                await asyncio.to_thread(professional.answer, services, ADMIN, question_id, "We will look into it.")
+                await asyncio.to_thread(
+                    professional.answer, services, ADMIN, question_id, "We will look into it."
+                )
             message = str(refused.value)
             assert "cannot be delivered on WhatsApp after 24 h" in message
             assert f"call them on +{SAM}" in message and "writes again" in message
@@ -127,12 +137,18 @@ def test_a_reply_after_25_hours_goes_out_as_the_template_of_its_language(
         question_id = await asyncio.to_thread(_route_and_age, services, 25)
         async with running(services, graph, reply_templates="en=citizen_reply:en_GB,nl=antwoord"):
             await asyncio.to_thread(
-                professional.answer, services, ADMIN, question_id, "We will look into it.\nThanks for the tip."
+                professional.answer,
+                services,
+                ADMIN,
+                question_id,
+                "We will look into it.\nThanks for the tip.",
             )
             await eventually(lambda: graph.sent, what="the template")
         body = graph.sent[0]
         assert body["type"] == "template"
-        assert body["template"]["name"] == "citizen_reply" and body["template"]["language"] == {"code": "en_GB"}
+        assert body["template"]["name"] == "citizen_reply" and body["template"]["language"] == {
+            "code": "en_GB"
+        }
         parameter = wa.text_of(body)
         assert parameter.startswith("We will look into it. · Thanks for the tip.") and "\n" not in parameter
 
@@ -143,20 +159,28 @@ def test_a_reply_within_the_window_is_plain_text(services: Services, graph: Fake
     async def flow() -> None:
         question_id = await asyncio.to_thread(_route_and_age, services, 23)
         async with running(services, graph, reply_templates="en=citizen_reply"):
-            await asyncio.to_thread(professional.answer, services, ADMIN, question_id, "We will look into it.")
+            await asyncio.to_thread(
+                professional.answer, services, ADMIN, question_id, "We will look into it."
+            )
             await eventually(lambda: graph.sent, what="the reply")
-        assert graph.sent[0]["type"] == "text" and graph.sent[0]["text"]["body"].startswith("We will look into it.")
+        assert graph.sent[0]["type"] == "text" and graph.sent[0]["text"]["body"].startswith(
+            "We will look into it."
+        )
 
     asyncio.run(flow())
 
 
-def test_when_meta_says_the_window_closed_a_reply_uses_the_template(services: Services, graph: FakeGraph) -> None:
+def test_when_meta_says_the_window_closed_a_reply_uses_the_template(
+    services: Services, graph: FakeGraph
+) -> None:
     graph.fail(400, 131047, "(#131047) Re-engagement message")
 
     async def flow() -> None:
         question_id = await asyncio.to_thread(_route_and_age, services, 23.99)
         async with running(services, graph, reply_templates="en=citizen_reply"):
-            await asyncio.to_thread(professional.answer, services, ADMIN, question_id, "We will look into it.")
+            await asyncio.to_thread(
+                professional.answer, services, ADMIN, question_id, "We will look into it."
+            )
             await eventually(lambda: graph.sent, what="the template")
         assert [r["type"] for r in graph.requests] == ["text", "template"]
 
@@ -170,8 +194,14 @@ def test_button_titles_are_cut_to_20_characters_and_long_bodies_are_split() -> N
     from bot.channels.whatsapp.sender import bodies
     from bot.service.outbox import OutboundPayload
 
-    payload = OutboundPayload(SAM, "x" * 1500, "feedback",
-                              (("Yes, pass it on to a person", "ho:1:yes"), ("No", "ho:1:no")), 1, "whatsapp")
+    payload = OutboundPayload(
+        SAM,
+        "x" * 1500,
+        "feedback",
+        (("Yes, pass it on to a person", "ho:1:yes"), ("No", "ho:1:no")),
+        1,
+        "whatsapp",
+    )
     sent = bodies(payload)
     assert [b["type"] for b in sent] == ["text", "interactive"]
     assert len(sent[1]["interactive"]["body"]["text"]) <= graph.BUTTON_BODY_MAX
@@ -204,5 +234,6 @@ def test_template_settings_read_name_and_language_code() -> None:
     assert settings.template("en") == Template("citizen_reply", "en_GB")
     assert settings.template("nl") == Template("antwoord", "nl")
     assert settings.template("de") is None
-    assert settings.problem() == ("missing WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_ACCESS_TOKEN, "
-                                  "WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN")
+    assert settings.problem() == (
+        "missing WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_ACCESS_TOKEN, WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN"
+    )

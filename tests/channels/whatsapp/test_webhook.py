@@ -28,19 +28,32 @@ def count(services: Services, stmt) -> int:  # type: ignore[no-untyped-def]
 
 def inbound(services: Services) -> list[m.Message]:
     with services.sessions() as session:
-        return list(session.scalars(select(m.Message).where(m.Message.direction == "in").order_by(m.Message.id)))
+        return list(
+            session.scalars(select(m.Message).where(m.Message.direction == "in").order_by(m.Message.id))
+        )
 
 
-def test_the_handshake_answers_the_challenge_only_with_our_verify_token(services: Services, graph: FakeGraph) -> None:
+def test_the_handshake_answers_the_challenge_only_with_our_verify_token(
+    services: Services, graph: FakeGraph
+) -> None:
     async def flow() -> None:
         async with running(services, graph) as wa_app:
-            good = await wa_app.client.get(HOOK, params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN,
-                                                         "hub.challenge": "1158201444"})
+            good = await wa_app.client.get(
+                HOOK,
+                params={
+                    "hub.mode": "subscribe",
+                    "hub.verify_token": VERIFY_TOKEN,
+                    "hub.challenge": "1158201444",
+                },
+            )
             assert good.status_code == 200 and good.text == "1158201444"
-            wrong = await wa_app.client.get(HOOK, params={"hub.mode": "subscribe", "hub.verify_token": "guess",
-                                                          "hub.challenge": "1"})
-            mode = await wa_app.client.get(HOOK, params={"hub.mode": "unsubscribe",
-                                                         "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"})
+            wrong = await wa_app.client.get(
+                HOOK, params={"hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"}
+            )
+            mode = await wa_app.client.get(
+                HOOK,
+                params={"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"},
+            )
             assert wrong.status_code == 403 and mode.status_code == 403
 
     asyncio.run(flow())
@@ -82,21 +95,34 @@ def test_a_batch_of_several_messages_answers_each_once_and_ignores_other_numbers
 ) -> None:
     async def flow() -> None:
         async with running(services, graph) as wa_app:
-            body = wa.post(messages=[wa.text(SAM, BURGLARY), wa.text(ANOUK, DRUGS_TIP),
-                                     wa.text(SAM, "hoe voorkom ik fietsdiefstal")])
+            body = wa.post(
+                messages=[
+                    wa.text(SAM, BURGLARY),
+                    wa.text(ANOUK, DRUGS_TIP),
+                    wa.text(SAM, "hoe voorkom ik fietsdiefstal"),
+                ]
+            )
             assert (await wa_app.post(body)).status_code == 200
             other = wa.post(messages=[wa.text(SAM, "for another number")], phone_id="999")
             assert (await wa_app.post(other)).status_code == 200
-            await eventually(lambda: len(graph.texts(SAM)) == 4 and len(graph.texts(ANOUK)) == 2, what="replies")
+            await eventually(
+                lambda: len(graph.texts(SAM)) == 4 and len(graph.texts(ANOUK)) == 2, what="replies"
+            )
             await settle()
-        assert [msg.text for msg in inbound(services)] == [BURGLARY, DRUGS_TIP, "hoe voorkom ik fietsdiefstal"]
+        assert [msg.text for msg in inbound(services)] == [
+            BURGLARY,
+            DRUGS_TIP,
+            "hoe voorkom ik fietsdiefstal",
+        ]
         assert graph.texts(ANOUK)[0].startswith("I've passed your question")
         assert len(graph.texts(SAM)) == 4
 
     asyncio.run(flow())
 
 
-def test_the_emergency_reply_goes_out_before_the_rest_of_the_batch(services: Services, graph: FakeGraph) -> None:
+def test_the_emergency_reply_goes_out_before_the_rest_of_the_batch(
+    services: Services, graph: FakeGraph
+) -> None:
     async def flow() -> None:
         async with running(services, graph) as wa_app:
             at = 1_790_000_000
@@ -156,17 +182,29 @@ def test_a_stale_button_gets_a_note_and_counts_for_nothing(services: Services, g
 def test_media_captions_and_locations(services: Services, graph: FakeGraph) -> None:
     async def flow() -> None:
         async with running(services, graph) as wa_app:
-            body = wa.post(messages=[
-                wa.message(SAM, "image", {"id": "m1", "mime_type": "image/jpeg"}),
-                wa.message(ANOUK, "image", {"id": "m2", "caption": FIRE}),
-                wa.message("31600000001", "audio", {"id": "m3", "voice": True}),
-                wa.message("31600000002", "location", {"latitude": 52.37, "longitude": 4.89,
-                                                      "name": "Dam", "address": "Dam 1, Amsterdam"}),
-                wa.message("31600000003", "reaction", {"message_id": "wamid.x", "emoji": "👍"}),
-            ])
+            body = wa.post(
+                messages=[
+                    wa.message(SAM, "image", {"id": "m1", "mime_type": "image/jpeg"}),
+                    wa.message(ANOUK, "image", {"id": "m2", "caption": FIRE}),
+                    wa.message("31600000001", "audio", {"id": "m3", "voice": True}),
+                    wa.message(
+                        "31600000002",
+                        "location",
+                        {"latitude": 52.37, "longitude": 4.89, "name": "Dam", "address": "Dam 1, Amsterdam"},
+                    ),
+                    wa.message("31600000003", "reaction", {"message_id": "wamid.x", "emoji": "👍"}),
+                ]
+            )
             await wa_app.post(body)
-            await eventually(lambda: graph.texts(SAM) and graph.texts(ANOUK) and graph.texts("31600000001")
-                             and graph.texts("31600000002"), what="replies")
+            await eventually(
+                lambda: (
+                    graph.texts(SAM)
+                    and graph.texts(ANOUK)
+                    and graph.texts("31600000001")
+                    and graph.texts("31600000002")
+                ),
+                what="replies",
+            )
             await settle()
         assert graph.texts(SAM)[0].startswith("Sorry, I can't read photos")
         assert graph.texts("31600000001")[0].startswith("Sorry, I can't read photos")
@@ -187,16 +225,21 @@ def test_status_callbacks_are_recorded_on_the_outbox_item_not_read_as_messages(
             await wa_app.post(wa.post(messages=[wa.text(SAM, BURGLARY)]))
             await eventually(lambda: len(graph.sent) == 2, what="replies")
             answer, prompt = graph.sent[0]["_id"], graph.sent[1]["_id"]
-            statuses = [wa.status(answer, "read", SAM), wa.status(answer, "delivered", SAM),
-                        wa.status(prompt, "sent", SAM),
-                        wa.status(prompt, "failed", SAM, errors=[{"code": 131026, "title": "Message undeliverable"}]),
-                        wa.status("wamid.unknown", "delivered", SAM)]
+            statuses = [
+                wa.status(answer, "read", SAM),
+                wa.status(answer, "delivered", SAM),
+                wa.status(prompt, "sent", SAM),
+                wa.status(prompt, "failed", SAM, errors=[{"code": 131026, "title": "Message undeliverable"}]),
+                wa.status("wamid.unknown", "delivered", SAM),
+            ]
             assert (await wa_app.post(wa.post(statuses=statuses))).status_code == 200
 
             def recorded() -> dict[str, tuple[str | None, str, str | None]]:
                 with services.sessions() as session:
-                    return {i.external_id: (i.delivery_status, i.status, i.last_error)
-                            for i in session.scalars(select(m.OutboxItem))}
+                    return {
+                        i.external_id: (i.delivery_status, i.status, i.last_error)
+                        for i in session.scalars(select(m.OutboxItem))
+                    }
 
             await eventually(lambda: recorded().get(prompt, (None,))[0] == "failed", what="statuses")
             await settle(0.2)
