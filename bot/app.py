@@ -14,6 +14,7 @@ from bot.nlu.rasa_format import read_library
 from bot.service.intake_queue import IntakeQueue
 from bot.service.outbox import DeliveredInApp, Dispatcher, Sender
 from bot.service.pollers import Heartbeat
+from bot.service.reply_window import ReplyWindow
 from bot.service.triage import TriageService
 from bot.store import models as m
 from bot.store.db import make_engine, make_sessionmaker, migrate
@@ -33,6 +34,9 @@ class Services:
     # Each running poller's pulse (bot/service/pollers.py): /healthz turns a stale one into
     # "degraded" for its channel. Live, keyed by the poller's name.
     heartbeats: dict[str, Heartbeat] = field(default_factory=dict)
+    # Channels that take free-form replies only for a while after the citizen's last message
+    # (WhatsApp: 24 hours); live: such a channel registers its window when it starts.
+    reply_windows: dict[str, ReplyWindow] = field(default_factory=dict)
     intake: IntakeQueue = field(init=False)
 
     def __post_init__(self) -> None:

@@ -21,6 +21,7 @@ class Channel(StrEnum):
     WEB = "web"
     TELEGRAM = "telegram"
     X = "x"
+    WHATSAPP = "whatsapp"
     API = "api"
     CLI = "cli"
 
@@ -70,6 +71,16 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # the channel refused it, or it failed too often
     UNKNOWN = "unknown"  # a dispatcher died mid-send: it may have arrived; never sent again
+
+
+class DeliveryStatus(StrEnum):
+    """What a channel later reports about a message it accepted (WhatsApp's status callbacks).
+    They may arrive out of order; a status never moves back (read does not become delivered)."""
+
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
 
 
 class QuestionStatus(StrEnum):

@@ -24,7 +24,7 @@ from typing import Protocol
 from sqlalchemy import Select, and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from bot.core.types import OutboxStatus
+from bot.core.types import OutboxStatus, ReplyKind
 from bot.store import models as m
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,12 @@ class TransientSendError(Exception):
 
 class RecipientUnreachable(Exception):
     """The citizen blocked the bot or no longer exists (Telegram 403): stop trying."""
+
+
+class Undeliverable(Exception):
+    """This message cannot go out on this channel, now or later (WhatsApp's 24-hour window has
+    closed and no template fits, a request the channel refuses): the item fails at once, with
+    the reason for an admin; the citizen stays reachable."""
 
 
 class Sender(Protocol):
@@ -129,7 +135,7 @@ class Dispatcher:
                 self._next_expiry = now + timedelta(seconds=EXPIRY_INTERVAL_SECONDS)
             in_app = set(self._in_app_channels())
             stmt = (
-                select(m.OutboxItem.id, m.OutboxItem.channel)
+                select(m.OutboxItem.id, m.OutboxItem.channel, m.OutboxItem.payload)
                 .where(
                     m.OutboxItem.status == OutboxStatus.PENDING,
                     m.OutboxItem.next_attempt_at <= now,
@@ -144,9 +150,14 @@ class Dispatcher:
             )
             if session.bind is not None and session.bind.dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
-            due = session.execute(stmt).all()
-            local = [item_id for item_id, channel in due if channel in in_app]
-            remote = [item_id for item_id, channel in due if channel not in in_app][:1]
+            # An emergency reply goes out before anything else that is due (another message's
+            # answer, a prompt): the citizen must read "call 112" first.
+            due = sorted(
+                session.execute(stmt).all(),
+                key=lambda row: (row.payload.get("kind") != ReplyKind.EMERGENCY.value, row.id),
+            )
+            local = [item_id for item_id, channel, _ in due if channel in in_app]
+            remote = [item_id for item_id, channel, _ in due if channel not in in_app][:1]
             won = [
                 item
                 for ids, lock in ((local, IN_APP_LOCK_SECONDS), (remote, LOCK_SECONDS))
@@ -172,7 +183,9 @@ class Dispatcher:
                     item_id=item.id,
                     channel=item.channel,
                 )
-                for item in sorted(won, key=lambda item: item.id)
+                for item in sorted(
+                    won, key=lambda item: (item.payload.get("kind") != ReplyKind.EMERGENCY.value, item.id)
+                )
             ]
 
     def _in_app_channels(self) -> list[str]:
@@ -232,6 +245,8 @@ class Dispatcher:
         except RecipientUnreachable as exc:
             await asyncio.to_thread(self._give_up, payload.item_id, str(exc), True)
             return False
+        except Undeliverable as exc:
+            await asyncio.to_thread(self._give_up, payload.item_id, str(exc), False)
         except TransientSendError as exc:
             await asyncio.to_thread(self._reschedule, payload.item_id, None, str(exc), True)
         except Exception as exc:  # a bug in a sender: keep the item, log with traceback

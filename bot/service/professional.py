@@ -9,7 +9,7 @@ from bot.app import Services
 from bot.core.library import fill, unknown_placeholders
 from bot.core.replies import ORGANISATION_PLACEHOLDERS
 from bot.core.types import Language, QuestionStatus
-from bot.service import queue
+from bot.service import queue, reply_window
 from bot.service.queue import ClaimLost, QueueError, Viewer
 from bot.store import models as m
 
@@ -45,6 +45,9 @@ def answer_in(session: Session, services: Services, viewer: Viewer, question_id:
     author = session.scalars(select(m.Professional).where(
         m.Professional.username == viewer.username)).first()
     body = signed_reply(services, session, question, text, author)
+    citizen = session.get(m.Citizen, question.citizen_id)
+    if citizen is not None:  # WhatsApp after 24 h: a template, or a refusal that says what else
+        reply_window.check(services.reply_windows, citizen, question.language, body)
     return queue.reply(session, viewer, question_id, body)
 
 

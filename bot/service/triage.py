@@ -166,6 +166,22 @@ class TriageService:
             if isinstance(result, IntakeResult) and not result.duplicate:
                 metrics.decided(inbound.channel.value, result.decision, seconds)
 
+    def decide_stored(self, items: Sequence[tuple[int, InboundMessage]]) -> list[IntakeResult | Exception]:
+        """Decide messages `store_many` stored already: a webhook that acknowledges once the
+        messages are safe (committed) decides them afterwards. Together when it can (one engine
+        call, one transaction: the dispatcher then sends an emergency's reply before the rest),
+        else one by one; what is left undecided `process_pending` finds."""
+        started = time.perf_counter()
+        decided = self._decide_many(list(items)) if items else {}
+        results: list[IntakeResult | Exception] = []
+        for message_id, inbound in items:
+            try:
+                results.append(decided.get(message_id) or self._process_or_defer(message_id, inbound))
+            except Exception as exc:  # one message's failure is that message's answer only
+                results.append(exc)
+        self._count([inbound for _, inbound in items], results, started)
+        return results
+
     def _handle_one(self, inbound: InboundMessage) -> IntakeResult | Exception:
         try:
             return self.handle(inbound)

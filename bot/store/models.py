@@ -277,7 +277,10 @@ class OutboxItem(Base):
     """A reply waiting to be sent. Sent at most once: claimed by one dispatcher, marked sent."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_channel_external", "channel", "external_id"),  # status callbacks
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
     channel: Mapped[str] = mapped_column(String(16))
@@ -290,6 +293,9 @@ class OutboxItem(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(200))  # channel's id of the sent message
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # What the channel reported later (bot.core.types.DeliveryStatus: delivered, read, failed).
+    delivery_status: Mapped[str | None] = mapped_column(String(16))
+    delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

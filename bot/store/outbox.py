@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from bot.core.types import Direction, Language, OutboxStatus, Reply
+from bot.core.types import DeliveryStatus, Direction, Language, OutboxStatus, Reply
 from bot.store import models as m
 
 
@@ -88,3 +88,39 @@ def enqueue(
     if rows:  # one statement for the batch: nothing reads the items back in this transaction
         session.execute(insert(m.OutboxItem), rows)
     return [[out.id for out in messages] for messages in outs]
+
+
+# A later status never replaces a further one: callbacks arrive out of order.
+_RANK = {
+    DeliveryStatus.SENT: 0,
+    DeliveryStatus.DELIVERED: 1,
+    DeliveryStatus.READ: 2,
+    DeliveryStatus.FAILED: 3,
+}
+
+
+def record_delivery(
+    session: Session,
+    channel: str,
+    external_id: str,
+    status: DeliveryStatus,
+    at: datetime,
+    error: str | None = None,
+) -> m.OutboxItem | None:
+    """What the channel reports about a message it accepted (delivered, read, failed), on the
+    outbox item that sent it; None when no item of ours has that id. A failure marks the item
+    failed with the channel's reason, so an admin sees it among the undelivered replies."""
+    item = session.scalars(
+        select(m.OutboxItem)
+        .where(m.OutboxItem.channel == channel, m.OutboxItem.external_id == external_id)
+        .with_for_update()
+    ).first()
+    if item is None:
+        return None
+    known = DeliveryStatus(item.delivery_status) if item.delivery_status else None
+    if known is not None and _RANK[known] >= _RANK[status]:
+        return item
+    item.delivery_status, item.delivery_at = status.value, at
+    if status is DeliveryStatus.FAILED:
+        item.status, item.last_error = OutboxStatus.FAILED.value, error or "the channel could not deliver it"
+    return item

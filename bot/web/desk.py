@@ -17,8 +17,9 @@ from sqlalchemy import select
 
 from bot.app import Services
 from bot.core.types import Language, Mode
-from bot.service import professional, queue
+from bot.service import professional, queue, reply_window
 from bot.service.queue import NotAllowed, QueueError, Viewer
+from bot.service.reply_window import WindowState
 from bot.store import models as m
 from bot.web.auth import User, current_user, verify_csrf, viewer_of
 from bot.web.deps import BroadcasterDep, DispatcherDep, ServicesDep
@@ -43,6 +44,7 @@ class Detail:
     roles: list[m.Role]
     areas: list[m.Area]
     templates: list[tuple[str, str]]  # (intent, answer text) to start a reply from
+    window: WindowState | None = None  # WhatsApp: until when a free-form reply can go out
 
     @property
     def role_names(self) -> dict[str, str]:
@@ -94,6 +96,7 @@ def _detail(services: Services, viewer: Viewer, question_id: int) -> Detail:
             roles=list(session.scalars(select(m.Role).order_by(m.Role.slug))),
             areas=list(session.scalars(select(m.Area).order_by(m.Area.slug))),
             templates=[(name, text) for name, text in answers if text],
+            window=reply_window.state_of(services.reply_windows, citizen, question.language),
         )
         session.expunge_all()
         return detail

@@ -2,7 +2,8 @@
 
 A part may have `install(app, settings)`, called when the app is created (routes, middleware,
 static files), and an async `start(app, services)` returning an async `stop()` or None, called in
-the lifespan (tasks on the event loop, listeners). Telegram needs TELEGRAM_BOT_TOKEN, X its credentials.
+the lifespan (tasks on the event loop, listeners). Telegram needs TELEGRAM_BOT_TOKEN, X and WhatsApp their
+credentials.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ PARTS: list[str] = [
     "bot.web.console_part",
     "bot.web.admin_part",
     "bot.channels.x.part",
+    "bot.channels.whatsapp.part",
     "bot.service.rasa_part",
     "bot.web.rasa_api",
     "bot.channels.telegram.part",

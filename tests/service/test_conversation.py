@@ -31,7 +31,7 @@ def buttons(result) -> list[str]:  # type: ignore[no-untyped-def]
     return [b.data for r in result.replies for b in r.buttons]
 
 
-@pytest.mark.parametrize("channel", [Channel.API, Channel.WEB, Channel.X, Channel.TELEGRAM])
+@pytest.mark.parametrize("channel", [Channel.API, Channel.WEB, Channel.X, Channel.TELEGRAM, Channel.WHATSAPP])
 def test_skip_at_the_postcode_prompt_opens_no_queue_item(services: Services, channel: Channel) -> None:
     routed = say(services, DRUGS_TIP, channel=channel)
     assert [r.kind for r in routed.replies] == ["ack", "ask_area"]
@@ -156,18 +156,18 @@ def test_language_prompt_by_button_then_replies_in_that_language(services: Servi
     assert routed.decision.language is Language.NL
 
 
-def test_a_photo_without_a_caption_is_stored_and_answered(services: Services) -> None:
-    result = say(services, "", channel=Channel.TELEGRAM, media="photo")
+@pytest.mark.parametrize("channel", [Channel.TELEGRAM, Channel.WHATSAPP])
+def test_a_photo_without_a_caption_is_stored_and_answered(services: Services, channel: Channel) -> None:
+    result = say(services, "", channel=channel, media="photo")
     assert result.replies[0].text.startswith("Sorry, I can't read photos")
     with services.sessions() as s:
         stored = s.scalars(select(m.Message).where(m.Message.direction == "in")).one()
     assert stored.kind == "photo" and stored.processed
 
 
-def test_a_captioned_photo_of_an_emergency_is_an_emergency(services: Services) -> None:
-    result = say(
-        services, "there is a fire in my house right now, help", channel=Channel.TELEGRAM, media="photo"
-    )
+@pytest.mark.parametrize("channel", [Channel.TELEGRAM, Channel.WHATSAPP])
+def test_a_captioned_photo_of_an_emergency_is_an_emergency(services: Services, channel: Channel) -> None:
+    result = say(services, "there is a fire in my house right now, help", channel=channel, media="photo")
     assert result.decision.action is Action.EMERGENCY and result.question_id is not None
 
 

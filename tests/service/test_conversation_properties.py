@@ -60,7 +60,13 @@ TEXTS = (
     "ok",
     "thanks",
 )
-WHO = ((Channel.API, "a"), (Channel.WEB, "a"), (Channel.TELEGRAM, "b"), (Channel.X, "c"))
+WHO = (
+    (Channel.API, "a"),
+    (Channel.WEB, "a"),
+    (Channel.TELEGRAM, "b"),
+    (Channel.X, "c"),
+    (Channel.WHATSAPP, "d"),
+)
 FORGED = ("fb:1:yes", "ho:2:yes", "fg:3:yes", "ar:4:skip", "lg:5:nl", "pq:c:1", "fb:x:yes", "")
 
 Say = st.tuples(st.just("say"), st.integers(0, len(WHO) - 1), st.sampled_from(TEXTS))

@@ -18,7 +18,7 @@ def test_flood_gate_notes_once_per_window() -> None:
 
 
 def test_a_flood_on_any_channel_gets_one_note_and_every_message_an_answer(services: Services) -> None:
-    for channel in (Channel.WEB, Channel.X):
+    for channel in (Channel.WEB, Channel.X, Channel.WHATSAPP):
         results = [services.triage.handle(InboundMessage(channel, "fast", f"hello {i}")) for i in range(11)]
         notes = [
             r
