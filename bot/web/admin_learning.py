@@ -33,7 +33,6 @@ desk_router = APIRouter(dependencies=[Depends(verify_csrf)])
 DONE = {
     "assigned": "Added as training examples. Retrain to let the model learn them.",
     "created": "Intent created with these examples. Write its answer, then retrain.",
-    "approved": "Suggestion approved into the library; the question is now a training example.",
     "rejected": "Suggestion rejected.",
 }
 
@@ -113,14 +112,16 @@ def new_intent(
 
 def _suggestions_page(request: Request, svc: Services, status_code: int = 200, **extra: Any) -> Response:
     with svc.sessions() as session:
-        rows = lib.suggestions(session)
         answer_intents = [s.name for s in lib.intent_summaries(session) if s.mode == "answer"]
+        rows = [
+            (answer, question, lib.intent_choices(session, question, answer_intents))
+            for answer, question in lib.suggestions(session)
+        ]
     return render(
         request,
         "admin/suggestions.html",
         status_code=status_code,
         rows=rows,
-        intents=answer_intents,
         languages=lib.LANGUAGES,
         **extra,
     )
@@ -142,8 +143,8 @@ def approve_suggestion(
     text: Annotated[str, Form()],
 ) -> Response:
     def change(session: Session) -> str:
-        lib.approve_suggestion(session, user.username, answer_id, intent, language, text)
-        return "/admin/suggestions?done=approved"
+        draft = lib.draft_from_suggestion(session, user.username, answer_id, intent, language, text)
+        return f"/admin/answers/{draft.key}/{draft.language}?done=suggested#diff"
 
     return attempt(
         svc, change, lambda err: _suggestions_page(request, svc, 400, flash=err, flash_kind="error")
@@ -168,7 +169,7 @@ def suggest(
     """A professional offers their reply to the library; an admin reviews it."""
     try:
         with svc.sessions.begin() as session:
-            lib.suggest_from_reply(session, viewer_of(user), question_id)
+            lib.suggest_from_reply(session, viewer_of(user), question_id, svc.settings.contacts.values())
     except NotAllowed as exc:
         raise HTTPException(403, str(exc)) from exc
     except QueueError as exc:
