@@ -84,3 +84,17 @@ def fill(template: str, values: Mapping[str, object]) -> str:
     return _PLACEHOLDER.sub(
         lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template
     )
+
+
+def unfill(text: str, values: Mapping[str, object]) -> str:
+    """The reverse of `fill` for a text written with the values in it (a professional's sent
+    reply): each value, as a whole word, becomes its placeholder again, so a library answer made
+    from it follows the settings ("112" -> "{emergency_number}"). Numbers that are not phone
+    numbers (a retention period) are left alone; the first name wins for a shared value."""
+    names: dict[str, str] = {}
+    for name, value in values.items():
+        if isinstance(value, str) and len(value.strip()) >= 3:
+            names.setdefault(value.strip(), name)
+    for value in sorted(names, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w/.]){re.escape(value)}(?![\w/])", "{" + names[value] + "}", text)
+    return text

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.core.language import detect_language
-from bot.core.library import unknown_placeholders
+from bot.core.library import unfill, unknown_placeholders
 from bot.core.replies import ORGANISATION_PLACEHOLDERS
 from bot.core.types import Direction, Mode, ReplyKind
+from bot.service import answer_checks
 from bot.service.queue import Viewer, audit, get_question
 from bot.store import models as m
 from bot.store.library_repo import bump_library_version
@@ -31,6 +34,17 @@ _TOKENS = re.compile(r"\S+|\s+")
 
 class LibraryError(ValueError):
     """A library change that cannot be made; the message is fit to show the admin."""
+
+
+class AnswerStatus(StrEnum):
+    """A version of a library text. A professional's reply offered to the library waits as
+    SUGGESTED until an admin turns it into a DRAFT of an intent's answer; only APPROVED versions
+    reach citizens (the newest); RETIRED ones are discarded drafts and handled suggestions."""
+
+    SUGGESTED = "suggested"
+    DRAFT = "draft"
+    APPROVED = "approved"
+    RETIRED = "retired"
 
 
 def answer_key(intent: str) -> str:
@@ -84,7 +98,9 @@ def intent_summaries(session: Session) -> list[IntentSummary]:
         helped[(str(intent), str(feedback))] = n
     drafts: dict[str, int] = dict(
         session.execute(
-            select(m.Answer.key, func.count()).where(m.Answer.status == "draft").group_by(m.Answer.key)
+            select(m.Answer.key, func.count())
+            .where(m.Answer.status == AnswerStatus.DRAFT.value)
+            .group_by(m.Answer.key)
         ).all()
     )
     return [
@@ -167,7 +183,9 @@ def versions(session: Session, key: str, language: str) -> list[m.Answer]:
 def current_approved(session: Session, key: str, language: str) -> m.Answer | None:
     return session.scalars(
         select(m.Answer)
-        .where(m.Answer.key == key, m.Answer.language == language, m.Answer.status == "approved")
+        .where(
+            m.Answer.key == key, m.Answer.language == language, m.Answer.status == AnswerStatus.APPROVED.value
+        )
         .order_by(m.Answer.version.desc())
     ).first()
 
@@ -192,6 +210,7 @@ def save_draft(
     language: str,
     text: str,
     suggested_from_question: int | None = None,
+    status: AnswerStatus = AnswerStatus.DRAFT,
 ) -> m.Answer:
     """A new draft version; citizens keep getting the approved one until it is approved."""
     body = text.replace("\r\n", "\n").strip()  # browsers send textarea lines with CRLF
@@ -207,7 +226,7 @@ def save_draft(
         language=language,
         version=_next_version(session, key, language),
         text=body,
-        status="draft",
+        status=status.value,
         author=actor,
         source_file=previous.source_file if previous else None,
         suggested_from_question=suggested_from_question,
@@ -217,11 +236,28 @@ def save_draft(
     audit(
         session,
         actor,
-        "answer.draft",
+        "answer.suggest" if status is AnswerStatus.SUGGESTED else "answer.draft",
         f"answer:{key}/{language}",
         {"version": answer.version, "answer_id": answer.id},
     )
     return answer
+
+
+def restore(session: Session, actor: str, answer_id: int) -> m.Answer:
+    """An earlier version's text as a new draft: reviewed (diff, required lines) and approved like
+    any other, so going back is never a blind switch."""
+    old = session.get(m.Answer, answer_id)
+    if old is None or old.status == AnswerStatus.SUGGESTED.value:
+        raise LibraryError(f"answer version {answer_id} does not exist")
+    draft = save_draft(session, actor, old.key, old.language, old.text)
+    audit(
+        session,
+        actor,
+        "answer.restore",
+        f"answer:{old.key}/{old.language}",
+        {"from_version": old.version, "version": draft.version},
+    )
+    return draft
 
 
 def answer_exists(session: Session, key: str) -> bool:
@@ -244,24 +280,32 @@ def check_placeholders(text: str, previous: str) -> None:
         )
 
 
-def approve(session: Session, actor: str, answer_id: int) -> m.Answer:
-    """Make a draft the text citizens get. Older approved versions stay, as history."""
+def approve(session: Session, actor: str, answer_id: int, override: bool = False) -> m.Answer:
+    """Make a draft the text citizens get. Older approved versions stay, as history. A draft that
+    drops a required line is refused unless the admin overrides, which the audit log records."""
     answer = session.get(m.Answer, answer_id)
     if answer is None:
         raise LibraryError(f"answer version {answer_id} does not exist")
-    if answer.status != "draft":
+    if answer.status != AnswerStatus.DRAFT.value:
         raise LibraryError(f"version {answer.version} is {answer.status}, not a draft")
     latest_approved = current_approved(session, answer.key, answer.language)
+    missing = answer_checks.missing_required(session, answer, latest_approved)
+    if missing and not override:
+        raise LibraryError(
+            f"version {answer.version} drops a required line: \u201c{missing[0]}\u201d. Put it "
+            "back, or approve with the override if citizens really should no longer read it"
+        )
     if latest_approved is not None and latest_approved.version > answer.version:
         # An older draft approved after a newer version: give it the newest number so it wins.
         answer.version = _next_version(session, answer.key, answer.language)
-    answer.status, answer.approved_by, answer.approved_at = "approved", actor, datetime.now(UTC)
+    answer.status, answer.approved_by = AnswerStatus.APPROVED.value, actor
+    answer.approved_at = datetime.now(UTC)
     audit(
         session,
         actor,
         "answer.approve",
         f"answer:{answer.key}/{answer.language}",
-        {"version": answer.version, "answer_id": answer.id},
+        {"version": answer.version, "answer_id": answer.id, "dropped_required": missing},
     )
     bump_library_version(session)
     return answer
@@ -269,9 +313,9 @@ def approve(session: Session, actor: str, answer_id: int) -> m.Answer:
 
 def discard(session: Session, actor: str, answer_id: int) -> m.Answer:
     answer = session.get(m.Answer, answer_id)
-    if answer is None or answer.status != "draft":
+    if answer is None or answer.status not in (AnswerStatus.DRAFT, AnswerStatus.SUGGESTED):
         raise LibraryError("only drafts can be discarded")
-    answer.status = "retired"
+    answer.status = AnswerStatus.RETIRED.value
     audit(
         session,
         actor,
@@ -336,7 +380,20 @@ def add_example(
     language: str | None = None,
     source_message_id: int | None = None,
 ) -> m.TrainingExample:
-    """`source_message_id`: the citizen's inbound message the text comes from, so that erasing
+    """The example (see `add_example_once`)."""
+    return add_example_once(session, actor, intent, text, language, source_message_id)[0]
+
+
+def add_example_once(
+    session: Session,
+    actor: str,
+    intent: str,
+    text: str,
+    language: str | None = None,
+    source_message_id: int | None = None,
+) -> tuple[m.TrainingExample, bool]:
+    """The example, and whether it is new (False: the intent had it already, nothing changed).
+    `source_message_id`: the citizen's inbound message the text comes from, so that erasing
     or expiring that message removes the example too. The audit entry holds ids, never the text."""
     get_intent(session, intent)
     body = " ".join(text.split())
@@ -353,7 +410,7 @@ def add_example(
     if existing is not None:
         if existing.source_message_id is None and source_message_id is not None:
             existing.source_message_id = source_message_id  # a citizen's words now: theirs to erase
-        return existing
+        return existing, False
     example = m.TrainingExample(
         intent=intent, language=language, text=body, source_file=None, source_message_id=source_message_id
     )
@@ -366,14 +423,12 @@ def add_example(
         f"intent:{intent}",
         {"example_id": example.id, "language": language, "source_message_id": source_message_id},
     )
-    return example
+    return example, True
 
 
-def add_examples_from_messages(
-    session: Session, actor: str, intent: str, message_ids: list[int]
-) -> list[m.TrainingExample]:
+def add_examples_from_messages(session: Session, actor: str, intent: str, message_ids: list[int]) -> int:
     """Citizens' questions (unrecognised ones, grouped) become examples of `intent`, each
-    remembering the message it came from."""
+    remembering the message it came from; how many were new (0: the intent had them all)."""
     if not message_ids:
         raise LibraryError("choose at least one question")
     rows = session.execute(
@@ -381,10 +436,12 @@ def add_examples_from_messages(
             m.Message.id.in_(message_ids), m.Message.direction == Direction.IN.value
         )
     ).all()
-    return [
-        add_example(session, actor, intent, text, language if language in LANGUAGES else None, message_id)
+    return sum(
+        add_example_once(
+            session, actor, intent, text, language if language in LANGUAGES else None, message_id
+        )[1]
         for message_id, text, language in rows
-    ]
+    )
 
 
 def remove_example(session: Session, actor: str, example_id: int) -> None:
@@ -428,9 +485,27 @@ def move_example(session: Session, actor: str, example_id: int, to_intent: str) 
 
 # -- learning from professionals ----------------------------------------------------------------
 
+REPLY_TEMPLATE = "utter_professional_reply"
 
-def suggest_from_reply(session: Session, viewer: Viewer, question_id: int) -> m.Answer:
-    """A professional offers their last reply to a question as a library answer (a draft)."""
+
+def unsigned(body: str, template: str) -> str:
+    """A sent reply without the signature `queue.signed` added ("{text}\\n\\n— {role_name}"), for
+    offering it to the library; the body as it is when it does not have the template's shape."""
+    head, sep, tail = template.partition("{text}")
+    if not sep:
+        return body.strip()
+    parts = [re.escape(head), "(?P<text>.*)"]
+    parts += [".+?" if p == "{role_name}" else re.escape(p) for p in re.split(r"(\{role_name\})", tail)]
+    found = re.fullmatch("".join(parts), body.strip(), flags=re.DOTALL)
+    return (found.group("text") if found else body).strip()
+
+
+def suggest_from_reply(
+    session: Session, viewer: Viewer, question_id: int, values: Mapping[str, object] | None = None
+) -> m.Answer:
+    """A professional offers their last reply to a question to the library. It waits as a
+    suggestion, without the signature the citizen saw and with the organisation's `values`
+    turned back into placeholders, until an admin makes it a draft."""
     question = get_question(session, viewer, question_id)  # raises NotAllowed outside their roles
     reply = session.scalars(
         select(m.Message)
@@ -444,27 +519,62 @@ def suggest_from_reply(session: Session, viewer: Viewer, question_id: int) -> m.
     if reply is None:
         raise LibraryError("reply to the question first, then suggest the reply")
     already = session.scalars(
-        select(m.Answer).where(m.Answer.suggested_from_question == question.id, m.Answer.status == "draft")
+        select(m.Answer).where(
+            m.Answer.suggested_from_question == question.id,
+            m.Answer.status == AnswerStatus.SUGGESTED.value,
+        )
     ).first()
     if already is not None:
         return already
     key = answer_key(question.intent) if question.intent else "utter_suggested"
     language = question.language if question.language in LANGUAGES else "en"
-    return save_draft(
-        session, viewer.username, key, language, reply.text, suggested_from_question=question.id
+    template = current_approved(session, REPLY_TEMPLATE, language)
+    text = unsigned(reply.text, template.text if template else "{text}\n\n\u2014 {role_name}")
+    text = unfill(text, values or {})
+    answer = m.Answer(
+        key=key,
+        language=language,
+        version=_next_version(session, key, language),
+        text=text,
+        status=AnswerStatus.SUGGESTED.value,
+        author=viewer.username,
+        suggested_from_question=question.id,
     )
+    session.add(answer)
+    session.flush()
+    audit(session, viewer.username, "answer.suggest", f"question:{question.id}", {"answer_id": answer.id})
+    return answer
 
 
 def suggestions(session: Session) -> list[tuple[m.Answer, m.Question | None]]:
     rows = session.scalars(
         select(m.Answer)
-        .where(m.Answer.suggested_from_question.is_not(None), m.Answer.status == "draft")
+        .where(m.Answer.status == AnswerStatus.SUGGESTED.value)
         .order_by(m.Answer.created_at.desc(), m.Answer.id.desc())
     )
     return [(a, session.get(m.Question, a.suggested_from_question)) for a in rows]
 
 
-def approve_suggestion(
+def intent_choices(
+    session: Session, question: m.Question | None, intents: Sequence[str]
+) -> list[tuple[str, float | None]]:
+    """`intents` for a picker: the ones the engine ranked for the question first, best first, with
+    their confidence; then the rest alphabetically (no confidence)."""
+    ranking: list[tuple[str, float]] = []
+    if question is not None and question.message_id is not None:
+        record = session.scalars(
+            select(m.DecisionRecord).where(m.DecisionRecord.message_id == question.message_id)
+        ).first()
+        if record is not None:
+            ranking = [(str(name), float(conf)) for name, conf in record.ranking or []]
+    allowed = set(intents)
+    ranked = [(name, conf) for name, conf in ranking if name in allowed]
+    seen = {name for name, _ in ranked}
+    rest: list[tuple[str, float | None]] = [(name, None) for name in sorted(allowed - seen)]
+    return [*ranked, *rest]
+
+
+def draft_from_suggestion(
     session: Session,
     actor: str,
     answer_id: int,
@@ -472,35 +582,30 @@ def approve_suggestion(
     language: str,
     text: str | None = None,
 ) -> m.Answer:
-    """Approve a suggested reply as the answer of `intent` in `language`; the citizen's question
-    becomes a training example of that intent."""
+    """A suggested reply becomes a draft of `intent`'s answer in `language` (citizens keep the
+    live answer until the draft is reviewed and approved); the citizen's question becomes a
+    training example of that intent."""
     suggestion = session.get(m.Answer, answer_id)
     if suggestion is None or suggestion.suggested_from_question is None:
         raise LibraryError(f"suggestion {answer_id} does not exist")
-    if suggestion.status != "draft":
+    if suggestion.status != AnswerStatus.SUGGESTED.value:
         raise LibraryError("this suggestion was already handled")
     target = get_intent(session, intent)
     if target.mode != Mode.ANSWER.value:
         raise LibraryError(f"intent {intent!r} routes to a person; set its mode to answer first")
     language = _check_language(language)
-    key = answer_key(intent)
     body = (text if text is not None else suggestion.text).replace("\r\n", "\n").strip()
     if not body:
         raise LibraryError("the answer is empty")
-    check_placeholders(body, "")
-    if (suggestion.key, suggestion.language) == (key, language) and body == suggestion.text:
-        answer = suggestion
-    else:  # the admin chose another intent or language, or edited the text: a fresh version
-        suggestion.status = "retired"
-        answer = save_draft(
-            session,
-            actor,
-            key,
-            language,
-            body,
-            suggested_from_question=suggestion.suggested_from_question,
-        )
-    approve(session, actor, answer.id)
+    suggestion.status = AnswerStatus.RETIRED.value
+    draft = save_draft(
+        session,
+        actor,
+        answer_key(intent),
+        language,
+        body,
+        suggested_from_question=suggestion.suggested_from_question,
+    )
     question = session.get(m.Question, suggestion.suggested_from_question)
     if question is not None:
         add_example(
@@ -511,7 +616,7 @@ def approve_suggestion(
             question.language if question.language in LANGUAGES else None,
             source_message_id=question.message_id,
         )
-    return answer
+    return draft
 
 
 def reject_suggestion(session: Session, actor: str, answer_id: int) -> None:

@@ -31,24 +31,32 @@ def answer_in(session: Session, services: Services, viewer: Viewer, question_id:
     """Claim the question if it is still open, then send the signed answer through the outbox to
     the citizen's channel, in the caller's transaction: the one way a professional answers, from
     the console, the terminal or Telegram. Raises `ClaimLost` when a colleague has it."""
+    body = preview(session, services, viewer, question_id, text)
+    question = queue.get_question(session, viewer, question_id)
+    if question.status == QuestionStatus.OPEN.value:
+        outcome = queue.claim(session, viewer, question_id)
+        if not outcome.won:
+            raise ClaimLost(outcome.holder)
+    return queue.reply(session, viewer, question_id, body)
+
+
+def preview(session: Session, services: Services, viewer: Viewer, question_id: int, text: str) -> str:
+    """The reply exactly as the citizen would read it (placeholders filled, signed), without
+    sending anything; `QueueError` names what would stop it being sent."""
+    question = queue.get_question(session, viewer, question_id)  # NotAllowed outside their roles
     if not text.strip():
         raise QueueError("the reply is empty")
     unknown = unknown_placeholders(text, ORGANISATION_PLACEHOLDERS)
     if unknown:
         raise QueueError(f"unknown placeholder {{{unknown[0]}}}: the citizen would read it as it is")
     text = fill(text, services.settings.contacts.values())  # a reply started from a library answer
-    question = queue.get_question(session, viewer, question_id)
-    if question.status == QuestionStatus.OPEN.value:
-        outcome = queue.claim(session, viewer, question_id)
-        if not outcome.won:
-            raise ClaimLost(outcome.holder)
     author = session.scalars(select(m.Professional).where(
         m.Professional.username == viewer.username)).first()
     body = signed_reply(services, session, question, text, author)
     citizen = session.get(m.Citizen, question.citizen_id)
     if citizen is not None:  # WhatsApp after 24 h: a template, or a refusal that says what else
         reply_window.check(services.reply_windows, citizen, question.language, body)
-    return queue.reply(session, viewer, question_id, body)
+    return body
 
 
 def answer(services: Services, viewer: Viewer, question_id: int, text: str) -> m.Message:

@@ -4,7 +4,7 @@ strict CSP. Every label is escaped (intent names and roles come from the databas
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 
 from markupsafe import Markup
@@ -36,6 +36,8 @@ def stacked_bars(
     series: Sequence[str] = SERIES,
     width: int = 560,
     height: int = 240,
+    colours: Mapping[str, str] = COLOURS,
+    labels: Mapping[str, str] = LABELS,
 ) -> Markup:
     """One bar per day, stacked by outcome. `days` is [(label, {series: count})]."""
     left, right, top, bottom = 30, 6, 16, 44
@@ -62,18 +64,16 @@ def stacked_bars(
             y -= h
             parts.append(
                 f'<rect class="bar-{_e(s)}" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" '
-                f'height="{h:.1f}" fill="{COLOURS.get(s, "#666")}">'
-                f"<title>{_e(label)}: {n} {_e(LABELS.get(s, s))}</title></rect>"
+                f'height="{h:.1f}" fill="{colours.get(s, "#666")}">'
+                f"<title>{_e(label)}: {n} {_e(labels.get(s, s))}</title></rect>"
             )
         if i % label_every == 0:
             parts.append(_text(x + bar_w / 2, base + 16, _e(label), anchor="middle"))
     lx = float(left)
     for s in series:
-        colour = COLOURS.get(s, "#666")
-        parts.append(
-            f'<rect x="{lx:.0f}" y="{height - 14}" width="12" height="12" fill="{colour}"/>'
-        )
-        parts.append(_text(lx + 16, height - 4, _e(LABELS.get(s, s)), size=13))
+        colour = colours.get(s, "#666")
+        parts.append(f'<rect x="{lx:.0f}" y="{height - 14}" width="12" height="12" fill="{colour}"/>')
+        parts.append(_text(lx + 16, height - 4, _e(labels.get(s, s)), size=13))
         lx += 110
     parts.append("</svg>")
     return Markup("".join(parts))
@@ -103,9 +103,26 @@ def horizontal_bars(
             f"{_e(shown)}<title>{_e(label)}</title></text>"
         )
         parts.append(
-            f'<rect class="hbar" x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" '
-            f'fill="#2b6cb0"/>'
+            f'<rect class="hbar" x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#2b6cb0"/>'
         )
         parts.append(_text(label_w + w + 4, y + bar_h - 6, _e(value_format.format(value)), 13))
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def sparkline(counts: Sequence[int], title: str, width: int = 96, height: int = 22) -> Markup:
+    """A row of small bars (one per period, oldest first), for "how often, lately" in a list."""
+    peak = max([*counts, 1])
+    step = width / max(len(counts), 1)
+    parts = [
+        f'<svg class="spark" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img"><title>{_e(title)}</title>'
+    ]
+    for i, n in enumerate(counts):
+        h = max((height - 2) * n / peak, 1.0 if n else 0.0)
+        parts.append(
+            f'<rect x="{i * step + 1:.1f}" y="{height - h:.1f}" width="{max(step - 2, 1):.1f}" '
+            f'height="{h:.1f}" fill="#2b6cb0"/>'
+        )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -148,6 +148,22 @@ class Answer(Base):
     source_file: Mapped[str | None] = mapped_column(String(200))
     # A professional's reply suggested for the library (learning from professionals).
     suggested_from_question: Mapped[int | None] = mapped_column(Integer)
+    # When an admin confirmed the other language's answer says the same as this version.
+    in_step_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RequiredLine(Base):
+    """A line an answer must keep (the "call 112" line): a draft without it is flagged and is
+    approved only with an explicit override."""
+
+    __tablename__ = "required_lines"
+    __table_args__ = (UniqueConstraint("key", "language", "text"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    added_by: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Professional(Base):

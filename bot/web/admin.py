@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from bot.app import Services
 from bot.core.types import Language
+from bot.service import answer_checks, routing_admin
 from bot.service import library_admin as lib
-from bot.service import routing_admin
 from bot.service.library_admin import LibraryError
 from bot.service.queue import signature_name
 from bot.store import models as m
@@ -33,11 +33,18 @@ Admin = Annotated[User, Depends(require_admin)]
 DONE = {
     "intent": "Intent saved.",
     "example": "Example added. Retrain to let the model learn it.",
+    "example_exists": "That example was already there: nothing changed.",
     "removed": "Example removed. Retrain to let the model forget it.",
     "moved": "Example moved. Retrain to let the model learn it.",
     "draft": "Draft saved. Citizens get it once it is approved.",
     "approved": "Approved: citizens get this version from now on.",
     "discarded": "Draft discarded.",
+    "restored": "The earlier version is now a draft: check the difference, then approve it.",
+    "suggested": "The professional's reply is now a draft of this answer: check the difference "
+    "against what citizens get, then approve it.",
+    "required": "Saved: a draft without this line is flagged and needs an override to approve.",
+    "unrequired": "The line is no longer required.",
+    "in_step": "Marked as in step with the other language.",
 }
 
 
@@ -73,7 +80,7 @@ def attempt(svc: Services, change: Callable[[Session], str], on_error: Callable[
     try:
         with svc.sessions.begin() as session:
             url = change(session)
-    except (LibraryError, routing_admin.RoutingError) as exc:
+    except (LibraryError, routing_admin.RoutingError, answer_checks.RequiredLineError) as exc:
         return on_error(str(exc))
     changed(svc)
     return go(url)
@@ -132,6 +139,7 @@ def _intent_page(
             language: {
                 "approved": lib.current_approved(session, key, language),
                 "drafts": [v for v in lib.versions(session, key, language) if v.status == "draft"],
+                "out_of_step": answer_checks.out_of_step(session, key, language),
             }
             for language in lib.LANGUAGES
         }
@@ -187,8 +195,8 @@ def add_example(
     language: Annotated[str, Form()] = "",
 ) -> Response:
     def change(session: Session) -> str:
-        lib.add_example(session, user.username, name, text, language or None)
-        return f"/admin/intents/{name}?done=example#examples"
+        _, created = lib.add_example_once(session, user.username, name, text, language or None)
+        return f"/admin/intents/{name}?done={'example' if created else 'example_exists'}#examples"
 
     return attempt(
         svc, change, lambda err: _intent_page(request, svc, name, 400, flash=err, flash_kind="error")
@@ -243,6 +251,13 @@ def _answer_page(
         intent = session.get(m.Intent, key.removeprefix("utter_"))
         if not lib.answer_exists(session, key):
             raise HTTPException(404, f"there is no answer or text called {key}")
+        required = answer_checks.required_lines(session, key, language)
+        missing = {
+            v.id: answer_checks.missing_required(session, v, approved)
+            for v in versions
+            if v.status == lib.AnswerStatus.DRAFT
+        }
+        out_of_step = answer_checks.out_of_step(session, key, language)
     # The difference shown: a chosen version against the one before it; by default the newest
     # version against the approved one citizens get now.
     shown, base = None, None
@@ -261,6 +276,9 @@ def _answer_page(
                 )
     diff = lib.diff(base.text, shown.text) if shown is not None and base is not None else []
     text = draft_text if draft_text is not None else (versions[0].text if versions else "")
+    required_texts = {r.text for r in required}
+    lines = [ln.strip() for ln in (approved.text if approved else "").splitlines()]
+    requirable = [ln for ln in lines if ln and ln not in required_texts]
     return render(
         request,
         "admin/answer.html",
@@ -274,6 +292,11 @@ def _answer_page(
         base=base,
         diff=diff,
         text=text,
+        required=required,
+        requirable=requirable,
+        missing=missing,
+        out_of_step=out_of_step,
+        other_language=answer_checks.OTHER[language],
         **extra,
     )
 
@@ -310,13 +333,84 @@ def save_draft(
     )
 
 
+def _version_page(request: Request, svc: Services, answer_id: int, err: str) -> Response:
+    """A refused change to a version: its answer page with the reason."""
+    with svc.sessions() as session:
+        answer = session.get(m.Answer, answer_id)
+        where = (answer.key, answer.language) if answer is not None else None
+    if where is None:
+        return _library_page(request, svc, 400, flash=err, flash_kind="error")
+    return _answer_page(request, svc, *where, status_code=400, flash=err, flash_kind="error")
+
+
 @router.post("/answer-versions/{answer_id}/approve")
-def approve(request: Request, svc: ServicesDep, answer_id: int, user: Admin) -> Response:
+def approve(
+    request: Request,
+    svc: ServicesDep,
+    answer_id: int,
+    user: Admin,
+    override: Annotated[str, Form()] = "",
+) -> Response:
     def change(session: Session) -> str:
-        answer = lib.approve(session, user.username, answer_id)
+        answer = lib.approve(session, user.username, answer_id, override=override == "yes")
         return f"/admin/answers/{answer.key}/{answer.language}?done=approved"
 
+    return attempt(svc, change, lambda err: _version_page(request, svc, answer_id, err))
+
+
+@router.post("/answer-versions/{answer_id}/restore")
+def restore(request: Request, svc: ServicesDep, answer_id: int, user: Admin) -> Response:
+    def change(session: Session) -> str:
+        draft = lib.restore(session, user.username, answer_id)
+        return f"/admin/answers/{draft.key}/{draft.language}?done=restored#diff"
+
+    return attempt(svc, change, lambda err: _version_page(request, svc, answer_id, err))
+
+
+@router.post("/answers/{key}/{language}/required")
+def require_line(
+    request: Request,
+    svc: ServicesDep,
+    key: str,
+    language: str,
+    user: Admin,
+    text: Annotated[str, Form()] = "",
+) -> Response:
+    def change(session: Session) -> str:
+        if language not in lib.LANGUAGES or not lib.answer_exists(session, key):
+            raise LibraryError(f"there is no answer or text called {key}")
+        answer_checks.add_required_line(session, user.username, key, language, text)
+        return f"/admin/answers/{key}/{language}?done=required#required"
+
+    return attempt(
+        svc,
+        change,
+        lambda err: _answer_page(request, svc, key, language, 400, flash=err, flash_kind="error"),
+    )
+
+
+@router.post("/required-lines/{line_id}/remove")
+def unrequire_line(request: Request, svc: ServicesDep, line_id: int, user: Admin) -> Response:
+    def change(session: Session) -> str:
+        row = answer_checks.remove_required_line(session, user.username, line_id)
+        return f"/admin/answers/{row.key}/{row.language}?done=unrequired#required"
+
     return attempt(svc, change, lambda err: _library_page(request, svc, 400, flash=err, flash_kind="error"))
+
+
+@router.post("/answers/{key}/{language}/in-step")
+def in_step(request: Request, svc: ServicesDep, key: str, language: str, user: Admin) -> Response:
+    def change(session: Session) -> str:
+        if language not in lib.LANGUAGES:
+            raise LibraryError(f"language must be one of {', '.join(lib.LANGUAGES)}")
+        answer_checks.mark_in_step(session, user.username, key, language)
+        return f"/admin/answers/{key}/{language}?done=in_step"
+
+    return attempt(
+        svc,
+        change,
+        lambda err: _answer_page(request, svc, key, language, 400, flash=err, flash_kind="error"),
+    )
 
 
 @router.post("/answer-versions/{answer_id}/discard")
@@ -325,4 +419,4 @@ def discard(request: Request, svc: ServicesDep, answer_id: int, user: Admin) -> 
         answer = lib.discard(session, user.username, answer_id)
         return f"/admin/answers/{answer.key}/{answer.language}?done=discarded"
 
-    return attempt(svc, change, lambda err: _library_page(request, svc, 400, flash=err, flash_kind="error"))
+    return attempt(svc, change, lambda err: _version_page(request, svc, answer_id, err))

@@ -16,6 +16,7 @@ from bot.service import clustering, provenance, retrain, routing_admin
 from bot.service import library_admin as lib
 from bot.service.library_admin import LibraryError
 from bot.service.queue import NotAllowed, QueueError
+from bot.service.svg_charts import sparkline, stacked_bars
 from bot.web.admin import Admin, attempt, done_message, go
 from bot.web.auth import (
     User,
@@ -32,8 +33,8 @@ desk_router = APIRouter(dependencies=[Depends(verify_csrf)])
 
 DONE = {
     "assigned": "Added as training examples. Retrain to let the model learn them.",
+    "known": "These questions were examples of that intent already: nothing changed.",
     "created": "Intent created with these examples. Write its answer, then retrain.",
-    "approved": "Suggestion approved into the library; the question is now a training example.",
     "rejected": "Suggestion rejected.",
 }
 
@@ -41,16 +42,42 @@ DONE = {
 # -- unrecognised questions -----------------------------------------------------------------------
 
 
-def _unrecognised_page(request: Request, svc: Services, status_code: int = 200, **extra: Any) -> Response:
+PERIODS = (7, 30, 90)  # days the page can look back
+WHY_COLOURS = {
+    "unsure": "#2b6cb0",
+    "out_of_scope": "#dd8a1e",
+    "default_role": "#6b46c1",
+    "no_answer": "#b0245c",
+}
+
+
+def _unrecognised_page(
+    request: Request, svc: Services, status_code: int = 200, days: int = 30, **extra: Any
+) -> Response:
+    days = days if days in PERIODS else 30
     with svc.sessions() as session:
-        groups = clustering.groups(session)
+        engine = svc.triage.knowledge.engine(session)
+        groups = clustering.groups(session, days, engine=engine)
+        per_day = clustering.totals(session, days)
         intents = [s.name for s in lib.intent_summaries(session)]
         roles = routing_admin.roles(session)
+    chart = stacked_bars(
+        per_day,
+        f"Questions the library did not answer per day, last {days} days",
+        series=[w.value for w in clustering.Why],
+        colours=WHY_COLOURS,
+        labels={w.value: label for w, label in clustering.WHY_LABELS.items()},
+    )
     return render(
         request,
         "admin/unrecognised.html",
         status_code=status_code,
         groups=groups,
+        chart=chart,
+        total=sum(sum(c.values()) for _, c in per_day),
+        days=days,
+        periods=PERIODS,
+        sparkline=sparkline,
         intents=intents,
         roles=roles,
         modes=lib.MODES,
@@ -59,9 +86,14 @@ def _unrecognised_page(request: Request, svc: Services, status_code: int = 200, 
 
 
 @router.get("/unrecognised")
-async def unrecognised(request: Request, svc: ServicesDep, user: Admin, done: str = "") -> Response:
+async def unrecognised(
+    request: Request, svc: ServicesDep, user: Admin, done: str = "", days: str = "30"
+) -> Response:
     # Clustering is CPU work: keep the event loop free.
-    return await asyncio.to_thread(_unrecognised_page, request, svc, flash=DONE.get(done), flash_kind="ok")
+    period = int(days) if days.isdigit() else 30
+    return await asyncio.to_thread(
+        _unrecognised_page, request, svc, days=period, flash=DONE.get(done), flash_kind="ok"
+    )
 
 
 @router.post("/unrecognised/assign")
@@ -73,8 +105,8 @@ def assign(
     message_id: Annotated[list[int], Form()] = [],  # noqa: B006
 ) -> Response:
     def change(session: Session) -> str:
-        lib.add_examples_from_messages(session, user.username, intent, message_id)
-        return "/admin/unrecognised?done=assigned"
+        added = lib.add_examples_from_messages(session, user.username, intent, message_id)
+        return f"/admin/unrecognised?done={'assigned' if added else 'known'}"
 
     return attempt(
         svc, change, lambda err: _unrecognised_page(request, svc, 400, flash=err, flash_kind="error")
@@ -106,14 +138,16 @@ def new_intent(
 
 def _suggestions_page(request: Request, svc: Services, status_code: int = 200, **extra: Any) -> Response:
     with svc.sessions() as session:
-        rows = lib.suggestions(session)
         answer_intents = [s.name for s in lib.intent_summaries(session) if s.mode == "answer"]
+        rows = [
+            (answer, question, lib.intent_choices(session, question, answer_intents))
+            for answer, question in lib.suggestions(session)
+        ]
     return render(
         request,
         "admin/suggestions.html",
         status_code=status_code,
         rows=rows,
-        intents=answer_intents,
         languages=lib.LANGUAGES,
         **extra,
     )
@@ -135,8 +169,8 @@ def approve_suggestion(
     text: Annotated[str, Form()],
 ) -> Response:
     def change(session: Session) -> str:
-        lib.approve_suggestion(session, user.username, answer_id, intent, language, text)
-        return "/admin/suggestions?done=approved"
+        draft = lib.draft_from_suggestion(session, user.username, answer_id, intent, language, text)
+        return f"/admin/answers/{draft.key}/{draft.language}?done=suggested#diff"
 
     return attempt(
         svc, change, lambda err: _suggestions_page(request, svc, 400, flash=err, flash_kind="error")
@@ -161,7 +195,7 @@ def suggest(
     """A professional offers their reply to the library; an admin reviews it."""
     try:
         with svc.sessions.begin() as session:
-            lib.suggest_from_reply(session, viewer_of(user), question_id)
+            lib.suggest_from_reply(session, viewer_of(user), question_id, svc.settings.contacts.values())
     except NotAllowed as exc:
         raise HTTPException(403, str(exc)) from exc
     except QueueError as exc:

@@ -235,6 +235,25 @@ async def reply(
     return await _question_page(request, svc, user, question_id, notice="replied")
 
 
+@router.post("/questions/{question_id}/preview")
+async def preview(
+    request: Request, svc: ServicesDep, question_id: int, user: Staff, text: Annotated[str, Form()] = ""
+) -> Response:
+    """The reply box's preview: the text as the citizen would read it, or why it cannot be sent."""
+
+    def run() -> str:
+        with svc.sessions() as session:
+            return professional.preview(session, svc, viewer_of(user), question_id, text)
+
+    try:
+        filled, error = await asyncio.to_thread(run), None
+    except NotAllowed as exc:
+        raise HTTPException(403, str(exc)) from exc
+    except QueueError as exc:
+        filled, error = None, None if not text.strip() else str(exc)
+    return render(request, "_reply_preview.html", filled=filled, error=error)
+
+
 @router.post("/questions/{question_id}/reassign")
 async def reassign(
     request: Request,

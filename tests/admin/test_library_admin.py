@@ -16,7 +16,11 @@ def test_a_draft_reaches_citizens_only_once_approved(services) -> None:  # type:
     with services.sessions.begin() as s:
         old = lib.current_approved(s, KEY, "en").text
         draft = lib.save_draft(
-            s, "ada", KEY, "en", "Replace the 9V battery now. Call us if it keeps beeping."
+            s,
+            "ada",
+            KEY,
+            "en",
+            "Replace the 9V battery now. Smoke? Call {emergency_number} from outside.",
         )
         draft_id, version_before = draft.id, library_version(s)
     services.triage.invalidate_library()
@@ -48,7 +52,7 @@ def test_approving_twice_or_an_empty_draft_is_refused(services) -> None:  # type
     with services.sessions.begin() as s:
         with pytest.raises(lib.LibraryError):
             lib.save_draft(s, "ada", KEY, "en", "   ")
-        draft = lib.save_draft(s, "ada", KEY, "nl", "Nieuwe batterij plaatsen.")
+        draft = lib.save_draft(s, "ada", KEY, "nl", "Nieuwe batterij. Rook? Bel {emergency_number}.")
         lib.approve(s, "ada", draft.id)
         with pytest.raises(lib.LibraryError):
             lib.approve(s, "ada", draft.id)
@@ -125,13 +129,15 @@ def test_a_professionals_reply_becomes_a_library_answer_and_an_example(services)
         with pytest.raises(NotAllowed):
             lib.suggest_from_reply(s, outsider, question.id)
         suggestion = lib.suggest_from_reply(s, pro, question.id)
-        assert suggestion.status == "draft" and suggestion.suggested_from_question == question.id
+        assert suggestion.status == "suggested" and suggestion.suggested_from_question == question.id
         assert lib.suggest_from_reply(s, pro, question.id).id == suggestion.id  # once only
         lib.create_intent(s, "ada", "drone_rules", "answer", None)
     with services.sessions.begin() as s:
         assert [a.id for a, _ in lib.suggestions(s)] == [suggestion.id]
-        answer = lib.approve_suggestion(s, "ada", suggestion.id, "drone_rules", "en")
-        assert (answer.key, answer.status) == ("utter_drone_rules", "approved")
+        draft = lib.draft_from_suggestion(s, "ada", suggestion.id, "drone_rules", "en")
+        assert (draft.key, draft.status) == ("utter_drone_rules", "draft")
+        assert lib.suggestions(s) == []  # handled: a draft now, not a suggestion
+        lib.approve(s, "ada", draft.id)
     with services.sessions() as s:
         answers = load_library(s, services.triage.emergency).answers
         assert answers[("drone_rules", "en")].startswith("Not over a stadium")
@@ -148,4 +154,4 @@ def test_a_suggestion_cannot_become_the_answer_of_a_routing_intent(services) -> 
         suggestion = lib.suggest_from_reply(s, pro, question.id)
         routing = s.scalars(select(m.Intent.name).where(m.Intent.mode == "route")).first()
         with pytest.raises(lib.LibraryError):
-            lib.approve_suggestion(s, "ada", suggestion.id, routing, "en")
+            lib.draft_from_suggestion(s, "ada", suggestion.id, routing, "en")

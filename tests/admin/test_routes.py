@@ -35,6 +35,7 @@ def admin_routes(client) -> list[tuple[str, str]]:  # type: ignore[no-untyped-de
         "example_id": "1",
         "pro_id": "1",
         "item_id": "1",
+        "line_id": "1",
     }
     out = []
     for path, route in _walk(client.app.routes):
@@ -98,7 +99,12 @@ def test_an_admin_edits_and_approves_an_answer(services, app_client) -> None:  #
     with services.sessions() as s:
         draft = lib.versions(s, "utter_fire_alarm_beeping", "en")[0]
     assert draft.status == "draft" and "<ins>" in r.text
+    assert "drops a required line" in r.text  # the live answer's {emergency_number} line is gone
     r = app_client.post(f"/admin/answer-versions/{draft.id}/approve", data={"csrf_token": csrf})
+    assert r.status_code == 400 and "drops a required line" in r.text
+    r = app_client.post(
+        f"/admin/answer-versions/{draft.id}/approve", data={"csrf_token": csrf, "override": "yes"}
+    )
     assert r.status_code == 200 and "Approved" in r.text
     result = services.triage.handle(
         InboundMessage(Channel.API, "c1", "my smoke alarm keeps beeping every minute")

@@ -107,6 +107,7 @@ def _routes(client: TestClient, svc, qid: int) -> list[tuple[str, str, str]]:  #
         "channel": "api",
         "sender": "someone",
         "item_id": "1",
+        "line_id": "1",
     }
     out = []
     for path, route in _walk(client.app.routes):

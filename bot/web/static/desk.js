@@ -55,7 +55,11 @@
     var select = event.target;
     if (!select.classList || !select.classList.contains("reply-template") || !select.value) { return; }
     var target = document.getElementById(select.getAttribute("data-target"));
-    if (target) { target.value = select.value; target.focus(); }
+    if (target) {
+      target.value = select.value;
+      target.focus();
+      if (window.htmx) { window.htmx.trigger(target, "preview"); }  // show the filled text
+    }
   });
 
   document.addEventListener("htmx:afterSwap", tick);
