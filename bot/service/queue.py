@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -158,7 +159,10 @@ def claim(session: Session, viewer: Viewer, question_id: int) -> ClaimOutcome:
     return ClaimOutcome(False, question.assignee)
 
 
-def holder(question: m.Question, action: str) -> str | None:
+Act = Literal["reply", "reassign", "close"]  # what the claim rule guards
+
+
+def holder(question: m.Question, action: Act) -> str | None:
     """Whose question it is for `action`: the claimant while it is claimed; for a reply also
     once answered (the conversation with the citizen stays theirs)."""
     held = (
@@ -169,7 +173,7 @@ def holder(question: m.Question, action: str) -> str | None:
     return question.assignee if question.status in held else None
 
 
-def ensure_holder(question: m.Question, viewer: Viewer, action: str) -> None:
+def ensure_holder(question: m.Question, viewer: Viewer, action: Act) -> None:
     """The claim rule, in one place for the console, Telegram and the terminal: a claimed
     question is replied to, reassigned or closed by its claimant only. Anyone else is refused,
     an admin too: an admin first takes it over (`take_over`: logged, the claimant told)."""
