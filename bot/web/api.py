@@ -47,7 +47,7 @@ INVALID_REQUEST_SCHEMA: dict[str, Any] = {
 
 
 class MessageIn(BaseModel):
-    channel: Channel = Field(Channel.API, description="api, web or cli (Telegram, X and WhatsApp have adapters)")
+    channel: Channel = Field(Channel.API, description="api, web or cli (other channels have adapters)")
     sender: str = Field(..., min_length=1, max_length=200, description="The citizen's id on the channel")
     text: str = Field(..., max_length=100_000, description="The message as the citizen typed it")
     language: Language | None = Field(None, description="en or nl; detected when absent")
