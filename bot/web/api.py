@@ -60,7 +60,7 @@ Unicode = BeforeValidator(_unicode)
 
 class MessageIn(BaseModel):
     channel: Channel = Field(
-        Channel.API, description="api, web or cli (Telegram, X and WhatsApp have adapters)"
+        Channel.API, description="api, web or cli (other channels have adapters)"
     )
     sender: Annotated[str, Unicode] = Field(..., min_length=1, max_length=200,
                                             description="The citizen's id on the channel")

@@ -54,7 +54,11 @@ class Inbox:
         accepted = Accepted(events)
         incoming = [e for e in events if isinstance(e, Incoming)]
         if incoming:
-            stored = self.services.triage.store_many([inbound_of(e) for e in incoming])
+            triage = self.services.triage
+            try:
+                stored = triage.store_many([inbound_of(e) for e in incoming])
+            except IntegrityError:  # another post stored one of these just now: one by one
+                stored = [triage.store_inbound(inbound_of(e)) for e in incoming]
             accepted.stored = {
                 e.wamid: mid for e, (mid, dup) in zip(incoming, stored, strict=True) if not dup
             }

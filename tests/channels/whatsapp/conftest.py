@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +16,17 @@ from fastapi import FastAPI
 from bot.app import Services
 from bot.channels.whatsapp import part
 from bot.channels.whatsapp.settings import WhatsAppSettings
-from tests.channels.telegram.conftest import eventually, settle  # noqa: F401 - shared helpers
+from tests.channels.telegram import conftest as telegram_harness
+from tests.channels.telegram.conftest import settle  # noqa: F401 - shared helper
 from tests.helpers.fake_graph import APP_SECRET, PHONE_ID, TOKEN, VERIFY_TOKEN, FakeGraph, sign
 
 HOOK = "/whatsapp/webhook"
+
+
+async def eventually(check: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
+    """The Telegram harness's wait, with room for a loaded machine (the first decision loads
+    the model and the library)."""
+    return await telegram_harness.eventually(check, timeout, what)
 
 
 @pytest.fixture

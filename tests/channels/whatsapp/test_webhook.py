@@ -128,7 +128,16 @@ def test_the_emergency_reply_goes_out_before_the_rest_of_the_batch(
             at = 1_790_000_000
             body = wa.post(messages=[wa.text(SAM, DRUGS_TIP, at=at), wa.text(SAM, FIRE, at=at + 1)])
             assert (await wa_app.post(body)).status_code == 200
-            await eventually(lambda: len(graph.texts(SAM)) >= 3, what="replies")
+            await eventually(
+                lambda: (
+                    count(
+                        services,
+                        select(func.count()).select_from(m.OutboxItem).where(m.OutboxItem.status == "sent"),
+                    )
+                    >= 3
+                ),
+                what="replies sent and recorded",
+            )
         with services.sessions() as session:
             kinds = {i.external_id: i.payload["kind"] for i in session.scalars(select(m.OutboxItem))}
         sent = [kinds[body["_id"]] for body in graph.sent]
@@ -223,7 +232,16 @@ def test_status_callbacks_are_recorded_on_the_outbox_item_not_read_as_messages(
     async def flow() -> None:
         async with running(services, graph) as wa_app:
             await wa_app.post(wa.post(messages=[wa.text(SAM, BURGLARY)]))
-            await eventually(lambda: len(graph.sent) == 2, what="replies")
+            await eventually(
+                lambda: (
+                    count(
+                        services,
+                        select(func.count()).select_from(m.OutboxItem).where(m.OutboxItem.status == "sent"),
+                    )
+                    == 2
+                ),
+                what="replies sent and recorded",
+            )
             answer, prompt = graph.sent[0]["_id"], graph.sent[1]["_id"]
             statuses = [
                 wa.status(answer, "read", SAM),
