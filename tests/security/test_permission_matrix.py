@@ -72,6 +72,8 @@ def classify(path: str) -> str:
         return "public"
     if path.startswith("/api/"):
         return "api"
+    if path == "/metrics":  # loopback or METRICS_TOKEN, never a console session (tests/web/test_metrics.py)
+        return "metrics"
     if path in STAFF:
         return "staff"
     if path in ADMIN_ACTIONS:
@@ -152,6 +154,10 @@ def test_every_route_for_every_kind_of_user(matrix, who):  # type: ignore[no-unt
                 with_token.status_code,
             )
             checked["allowed"] += 1
+            continue
+        if kind == "metrics":  # the test client is not on loopback, and no METRICS_TOKEN is set
+            assert _call(client, method, url, csrf).status_code == 401, (who, method, path)
+            checked["refused"] += 1
             continue
         allowed = {
             "public": True,
