@@ -96,16 +96,15 @@ def backoff_seconds(attempt: int) -> float:
 
 
 def _held_chats(now: datetime) -> Select[str, str]:
-    """The chats (channel, recipient) with an item held: waiting out a 429 or a retry, or being
-    sent. Their due items wait, so "Did this help?" never arrives before the answer. Held items
-    are few and this subquery does not depend on the row, so the database computes it once per
-    claim (a hashed subplan): the claim stays one select, no query per item."""
+    """The chats (channel, recipient) with an item held: waiting out a 429 or a retry. Their due
+    items wait, so "Did this help?" never arrives before the answer. An item being sent does not
+    hold its chat: a dispatcher killed mid-send leaves it "sending" for LOCK_SECONDS, and the
+    chat (an emergency reply among them) must not wait that long; one dispatcher sends a chat's
+    items in id order anyway. Held items are few and this subquery does not depend on the row,
+    so the database computes it once per claim (a hashed subplan): one select, no query per item."""
     held = aliased(m.OutboxItem)
     return select(held.channel, held.recipient).where(
-        or_(
-            and_(held.status == OutboxStatus.PENDING, held.next_attempt_at > now),
-            held.status == OutboxStatus.SENDING,
-        )
+        and_(held.status == OutboxStatus.PENDING, held.next_attempt_at > now)
     )
 
 

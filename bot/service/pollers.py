@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from bot.service import metrics
 from bot.service.outbox import backoff_seconds
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class Heartbeat:
 
     def call_completed(self) -> None:
         self.last_call = self.clock()
+        metrics.polled(self.channel)  # the same beat for Prometheus
 
     def update_handled(self) -> None:
         self.last_update = self.clock()
