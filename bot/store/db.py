@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -73,17 +74,42 @@ def scrub_after_commit(session: Session) -> None:
     session.info[SCRUB] = True
 
 
-def migrate(engine: Engine, revision: str = "heads") -> None:
+def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the database to `revision` with Alembic, the same migrations on SQLite and
-    PostgreSQL ("heads": every branch, as parts may add their own)."""
+    PostgreSQL. The migrations form one line (each `down_revision` is the one before)."""
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        _collapse_stamps(conn, cfg)
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def _collapse_stamps(conn: Connection, cfg: Any) -> None:
+    """Keep only the newest of the revisions a database is stamped with.
+
+    Until 2026-12-03 the migrations after 0004 were five branches, so a database (or a backup)
+    from then is stamped with several revisions that now lie on one line; Alembic refuses such a
+    stamp, so the ones that are ancestors of another are dropped (the schema is the same)."""
+    from alembic.script import ScriptDirectory
+
+    if not inspect(conn).has_table("alembic_version"):
+        return
+    stamped = set(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    if len(stamped) < 2:
+        return
+    script = ScriptDirectory.from_config(cfg)
+    older = {
+        ancestor.revision
+        for rev in stamped
+        for ancestor in script.iterate_revisions(rev, "base")
+        if ancestor.revision != rev
+    }
+    for rev in stamped & older:
+        conn.execute(text("DELETE FROM alembic_version WHERE version_num = :v"), {"v": rev})
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0200_whatsapp"
-down_revision = "0004"
+down_revision = "0100_office_hours"
 branch_labels = None
 depends_on = None
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0300_one_time_passwords"
-down_revision = "0004"
+down_revision = "0200_whatsapp"
 branch_labels = None
 depends_on = None
 

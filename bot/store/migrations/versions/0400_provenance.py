@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0400_provenance"
-down_revision = "0004"
+down_revision = "0300_one_time_passwords"
 branch_labels = None
 depends_on = None
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0500_curation"
-down_revision = "0004"
+down_revision = "0400_provenance"
 branch_labels = None
 depends_on = None
 
