@@ -81,10 +81,13 @@ def render(
     response_time: str | Expected,
     message_id: int | None = None,
     question_id: int | None = None,
+    for_admins: bool = False,
 ) -> list[Reply]:
     """The replies for one decision about the citizen's message `message_id` (the "Did this
     help?" buttons refer to it) that opened `question_id`, if any. `response_time` is already
-    phrased ("24 hours"), or the whole promise of a role with office hours."""
+    phrased ("24 hours"), or the whole promise of a role with office hours. `for_admins`: nobody
+    is on duty on the role's whole escalation path, so the citizen is told "our team" (the
+    admins answer) rather than a role nobody holds."""
     lang = decision.language
     values = {**contacts.values(), "question_id": question_id or ""}
     if decision.action is Action.EMERGENCY:
@@ -100,7 +103,7 @@ def render(
             Reply(answer, kind=ReplyKind.ANSWER),
             Reply(prompt, buttons=buttons(choices, library, lang), kind=ReplyKind.FEEDBACK),
         ]
-    role_name = library.role(decision.role).name(lang)
+    role_name = library.text("utter_our_team", lang) if for_admins else library.role(decision.role).name(lang)
     promised = response_time if isinstance(response_time, Expected) else Expected(response_time)
     values |= {"role_name": role_name, "response_time": promised.response_time}
     values |= {"due": promised.due or "", "opens": promised.opens or ""}

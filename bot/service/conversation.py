@@ -106,7 +106,12 @@ class Conversations:
         )
         citizens.set_conversation(citizen, core.after_decision(decision, original.id, question.id))
         replies = render(
-            decision, library, self.settings.contacts, promised.phrased(language), question_id=question.id
+            decision,
+            library,
+            self.settings.contacts,
+            promised.phrased(language),
+            question_id=question.id,
+            for_admins=placement.for_admins,
         )
         return question, replies
 

@@ -168,6 +168,7 @@ class Decider:
                 promised.phrased(language),
                 message.id,
                 question_id,
+                for_admins=placement is not None and placement.for_admins,
             )
             if assisted is not None:  # the assistant asks "did this help?" in its own way
                 return [r for r in rendered if r.kind is not ReplyKind.FEEDBACK]

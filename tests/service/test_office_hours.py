@@ -123,3 +123,21 @@ def test_the_dashboard_counts_reply_times_in_working_time(services: Services) ->
         board = stats.dashboard(session, days=30, now=at("2026-12-07 12:00"))
     timing = {t.role: t for t in board.timings}["fire_prevention_officer"]
     assert timing.answered == 1 and timing.median_hours == 2.5  # not the 66 wall-clock hours
+
+
+def test_with_nobody_on_duty_the_citizen_is_promised_our_team_not_a_role_nobody_holds(
+    services: Services,
+) -> None:
+    """A fresh install: nobody holds any role, so the admins answer (bot.core.staffing.place).
+    The citizen is not told that "a fire prevention officer" will answer."""
+    result = ask(services, "2026-12-02 10:00")  # a Wednesday, in office hours
+    assert result.decision.action is Action.ROUTE
+    assert question(services, result.question_id).for_admins
+    ack = result.replies[0].text
+    assert ack.startswith("I've passed your question to our team.") and "officer" not in ack
+    ask(services, "2026-12-02 10:01", "/language nl")
+    dutch = ask(services, "2026-12-02 10:02").replies[0].text
+    assert dutch.startswith("Ik heb je vraag doorgestuurd naar ons team.")
+    on_duty(services)
+    staffed = ask(services, "2026-12-02 10:03", sender="c2").replies[0].text
+    assert staffed.startswith("I've passed your question to a fire prevention officer.")
