@@ -30,7 +30,7 @@ def test_the_shipped_library_is_complete(library_files) -> None:  # type: ignore
                       "online_scams", "event_permit", "contact_community_officer", "extreme_weather",
                       "lost_and_found", "nl_alert_sirens", "pan_fire", "battery_fire_safety",
                       "lost_identity_document", "domestic_violence", "suicide_prevention",
-                      "home_security_camera", "neighbourhood_watch"}
+                      "home_security_camera", "neighbourhood_watch", "public_space_report"}
     for intent in answer_intents:
         assert library_files.intents[intent].mode.value == "answer"
         for lang in ("en", "nl"):
