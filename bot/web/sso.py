@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import httpx
 from authlib.integrations.base_client import OAuthError
@@ -158,7 +159,15 @@ async def provider_logout_url(request: Request, id_token: str | None) -> str | N
     settings = services_of(request).settings
     try:
         metadata = await client.load_server_metadata()
-        if not metadata.get("end_session_endpoint"):
+        endpoint = str(metadata.get("end_session_endpoint") or "")
+        if not endpoint:
+            return None
+        parts = urlsplit(endpoint)
+        if f"{parts.scheme}://{parts.netloc}" not in form_origins(settings):
+            # The CSP lets the logout form lead only to the issuer's origin.
+            log.warning(
+                "SSO: end_session_endpoint %s is not at the issuer's origin; local logout only", endpoint
+            )
             return None
         result = await client.create_logout_url(
             post_logout_redirect_uri=_login_url(request, settings),
@@ -169,6 +178,14 @@ async def provider_logout_url(request: Request, id_token: str | None) -> str | N
         log.warning("SSO: no logout at the provider: %r", exc)
         return None
     return str(result["url"])
+
+
+def form_origins(settings: Settings) -> tuple[str, ...]:
+    """The provider's origin, where the logout form's redirect continues (the CSP's form-action)."""
+    if not settings.oidc:
+        return ()
+    parts = urlsplit(settings.oidc_issuer)
+    return (f"{parts.scheme}://{parts.netloc}",)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
