@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.core.calendar import DEFAULT_ZONE, zone
 from bot.core.replies import Contacts
@@ -75,7 +76,7 @@ class Settings(BaseSettings):
     oidc_areas_claim: str = ""
     # The provider's value -> our role slug ("Brandpreventie=fire_prevention_officer,..."); a value
     # equal to one of our role slugs needs no entry. Unknown values are ignored (and logged).
-    oidc_role_map: dict[str, str] = Field(default_factory=dict)
+    oidc_role_map: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)  # not JSON
     oidc_admin_value: str = ""  # a value in the roles claim that makes an admin
     # Where the provider sends the browser back; empty: derived from the request (/login/oidc/callback).
     oidc_redirect_url: str = ""
