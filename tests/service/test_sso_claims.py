@@ -84,3 +84,38 @@ def test_the_settings_read_from_the_environment(monkeypatch) -> None:  # type: i
         assert "https" in str(exc)
     else:
         raise AssertionError("an http:// issuer was accepted")
+
+
+def test_sign_in_matches_by_issuer_and_sub_on_both_databases(services) -> None:  # type: ignore[no-untyped-def]
+    """Also on PostgreSQL: the same `sub` at another issuer is another person, and the pair is
+    unique in the database."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    from bot.service.sso import sign_in
+    from bot.store import models as m
+
+    rules = ClaimRules("roles")
+    claims = {"sub": "42", "preferred_username": "jan", "roles": ["fire_prevention_officer"]}
+    with services.sessions.begin() as session:
+        first = sign_in(session, "https://idp-a.example", claims, rules)
+        again = sign_in(session, "https://idp-a.example", {**claims, "preferred_username": "x"}, rules)
+        other = sign_in(session, "https://idp-b.example", claims, rules)
+    assert first.created and not again.created and first.professional_id == again.professional_id
+    assert other.created and other.professional_id != first.professional_id
+    assert (first.username, other.username) == ("jan", "jan-2")
+    with services.sessions.begin() as session:
+        session.get(m.Professional, first.professional_id).active = False
+    with services.sessions.begin() as session:
+        refused = sign_in(session, "https://idp-a.example", claims, rules)
+    assert refused.professional_id is None and "disabled" in (refused.refusal or "")
+    assert sign_in_without_sub_is_refused(services, rules)
+    with pytest.raises(IntegrityError), services.sessions.begin() as session:
+        session.add(m.Professional(username="copy", oidc_issuer="https://idp-a.example", oidc_subject="42"))
+
+
+def sign_in_without_sub_is_refused(services, rules) -> bool:  # type: ignore[no-untyped-def]
+    from bot.service.sso import sign_in
+
+    with services.sessions.begin() as session:
+        return sign_in(session, "https://idp-a.example", {"name": "No Sub"}, rules).professional_id is None
