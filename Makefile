@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export TRIAGE_DATA_DIR ?= var
 
-.PHONY: setup serve init test test-fast lint bench rasa soak audit clean lock
+.PHONY: setup serve init test test-fast lint bench rasa soak audit clean lock oidc-provider
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,16 +15,28 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
+# The SSO tests start a real OpenID provider (the npm package oidc-provider, pinned in
+# tests/oidc/package-lock.json) with the machine's Node.js; `npm ci` installs it once.
+OIDC_DIR   := tests/oidc
+OIDC_STAMP := $(OIDC_DIR)/node_modules/.installed-stamp
+
+$(OIDC_STAMP): $(OIDC_DIR)/package.json $(OIDC_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "error: the SSO tests need Node.js (18 or later) and npm: apt-get install -y nodejs npm" >&2; exit 1; }
+	cd $(OIDC_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(OIDC_STAMP)
+
+oidc-provider: $(OIDC_STAMP)
+
 init: setup
 	$(BIN)/triage init
 
 serve: init
 	$(BIN)/triage serve
 
-test: setup
+test: setup $(OIDC_STAMP)
 	$(BIN)/pytest -n 2 -q -m "not soak"
 
-test-fast: setup
+test-fast: setup $(OIDC_STAMP)
 	$(BIN)/pytest -q -m "not postgres" -x
 
 lint: setup

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.core.calendar import DEFAULT_ZONE, zone
 from bot.core.replies import Contacts
@@ -64,12 +65,44 @@ class Settings(BaseSettings):
     metrics_token: str = ""
     metrics_loopback_open: bool = True
 
+    # Single sign-on with OpenID Connect (bot/web/sso.py); empty OIDC_ISSUER: local passwords only.
+    oidc_issuer: str = ""  # https://login.microsoftonline.com/<tenant>/v2.0, https://kc/realms/x
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_name: str = "your organisation"  # on the button: "Sign in with <name>"
+    # A claim holding role values (dotted for nested: realm_access.roles); empty: an admin assigns
+    # roles on the Team page. With it, roles, areas and admin rights follow the claim at every login.
+    oidc_roles_claim: str = ""
+    oidc_areas_claim: str = ""
+    # The provider's value -> our role slug ("Brandpreventie=fire_prevention_officer,..."); a value
+    # equal to one of our role slugs needs no entry. Unknown values are ignored (and logged).
+    oidc_role_map: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)  # not JSON
+    oidc_admin_value: str = ""  # a value in the roles claim that makes an admin
+    # Where the provider sends the browser back; empty: derived from the request (/login/oidc/callback).
+    oidc_redirect_url: str = ""
+
     @field_validator("response_hours", mode="before")
     @classmethod
     def _parse_hours(cls, value: object) -> object:
         if isinstance(value, str):
             pairs = (item.split("=", 1) for item in value.split(",") if "=" in item)
             return {k.strip(): float(v) for k, v in pairs}
+        return value
+
+    @field_validator("oidc_role_map", mode="before")
+    @classmethod
+    def _parse_role_map(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = (item.split("=", 1) for item in value.split(",") if "=" in item)
+            return {k.strip(): v.strip() for k, v in pairs}
+        return value
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ValueError("OIDC_ISSUER must be an https:// URL (http only on loopback, for tests)")
         return value
 
     @field_validator("timezone")
@@ -93,6 +126,11 @@ class Settings(BaseSettings):
         if info.data.get("environment") == "production" and value.startswith("dev-insecure"):
             raise ValueError("SECRET_KEY must be set to a real secret in production")
         return value
+
+    @property
+    def oidc(self) -> bool:
+        """Single sign-on is configured."""
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     @property
     def production(self) -> bool:

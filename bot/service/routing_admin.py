@@ -63,9 +63,7 @@ def postcode_ranges(value: str) -> str:
     for part in parts:
         lo, _, hi = part.partition("-")
         if not _RANGE.match(part) or (hi and int(hi) < int(lo)):
-            raise RoutingError(
-                f"postcode range {part!r}: four digits, or low-high such as 1011-1019"
-            )
+            raise RoutingError(f"postcode range {part!r}: four digits, or low-high such as 1011-1019")
     return ",".join(parts)
 
 
@@ -207,7 +205,10 @@ def update_professional(
     areas: list[str],
     active: bool,
     is_admin: bool,
+    password_login: bool | None = None,
 ) -> m.Professional:
+    """`password_login`: whether the local password works (None: unchanged); an SSO user's admin
+    may turn it off so they sign in only through the organisation's provider."""
     pro = session.get(m.Professional, pro_id)
     if pro is None:
         raise RoutingError("no such user")
@@ -223,12 +224,26 @@ def update_professional(
         active,
         is_admin,
     )
+    if password_login is not None:
+        pro.password_login = password_login
+    if password_login is False:  # sessions opened with the password end with it
+        session.execute(
+            delete(m.WebSession).where(
+                m.WebSession.professional_id == pro.id, m.WebSession.oidc_id_token.is_(None)
+            )
+        )
     audit(
         session,
         actor,
         "user.update",
         f"user:{pro.username}",
-        {"roles": pro.roles, "areas": pro.areas, "active": active, "is_admin": is_admin},
+        {
+            "roles": pro.roles,
+            "areas": pro.areas,
+            "active": active,
+            "is_admin": is_admin,
+            "password_login": pro.password_login,
+        },
     )
     return pro
 

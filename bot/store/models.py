@@ -168,6 +168,8 @@ class RequiredLine(Base):
 
 class Professional(Base):
     __tablename__ = "professionals"
+    # Single sign-on: the provider's subject, unique per issuer (never matched by e-mail).
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(80), unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
@@ -182,6 +184,11 @@ class Professional(Base):
     # unused one stops working at `password_expires_at` (bot.service.users).
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     password_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Signed in through the organisation's OpenID provider (bot/web/sso.py): its issuer and `sub`.
+    oidc_issuer: Mapped[str | None] = mapped_column(String(300))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
+    # An admin can turn the local password off (an SSO user then signs in only through SSO).
+    password_login: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
 class Citizen(Base):
@@ -373,6 +380,8 @@ class WebSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # A session opened through SSO: the provider's ID token, sent back as `id_token_hint` at logout.
+    oidc_id_token: Mapped[str | None] = mapped_column(Text)
 
 
 class LoginAttempt(Base):

@@ -17,15 +17,16 @@ from sqlalchemy import delete, select
 from bot.app import Services
 from bot.service import linking, users
 from bot.store import models as m
-from bot.web import security
+from bot.web import security, sso
 from bot.web.auth import (
     SESSION_COOKIE,
-    SESSION_HOURS,
     User,
     audit,
     current_user,
     end_session,
     optional_user,
+    safe_next,
+    set_session_cookie,
     start_session,
     verify_csrf,
 )
@@ -37,13 +38,6 @@ WINDOW = timedelta(minutes=15)
 _DUMMY_HASH = users.hash_password("not-a-real-password-for-timing")
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
-
-
-def safe_next(target: str | None) -> str:
-    """Only local paths: never an open redirect to another site."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/queue"
-    return target
 
 
 def locked_until(session, username: str, now: datetime) -> datetime | None:  # type: ignore[no-untyped-def]
@@ -92,7 +86,7 @@ def attempt_login(
             )
         pro = users.find(session, username)
         ok = users.verify_password(pro.password_hash if pro else _DUMMY_HASH, password)
-        ok = ok and pro is not None and pro.active
+        ok = ok and pro is not None and pro.active and pro.password_login
         late = ok and pro is not None and users.expired(pro, now)
         session.add(m.LoginAttempt(username=username, remote=remote, success=ok and not late, created_at=now))
         if not ok or pro is None:
@@ -107,18 +101,6 @@ def attempt_login(
         return pro.id, None
 
 
-def _set_session_cookie(request: Request, svc: Services, response: Response, token: str) -> None:
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=SESSION_HOURS * 3600,
-        httponly=True,
-        samesite="lax",
-        path="/",
-        secure=security.secure_cookies(request.scope, svc.settings.environment),
-    )
-
-
 @router.get("/")
 async def home(request: Request) -> Response:
     if optional_user(request) is not None:
@@ -130,7 +112,7 @@ async def home(request: Request) -> Response:
 async def login_page(request: Request, next: str | None = None) -> Response:
     if optional_user(request) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return render(request, "login.html", next=safe_next(next), username="")
+    return render(request, "login.html", next=safe_next(next), username="", **sso.login_context(request))
 
 
 @router.post("/login")
@@ -152,6 +134,7 @@ async def login(
             username=username,
             flash=error,
             flash_kind="error",
+            **sso.login_context(request),
         )
     old = request.cookies.get(SESSION_COOKIE)
     if old:  # a fresh token at every login: a planted cookie is worth nothing
@@ -159,7 +142,7 @@ async def login(
     token = await asyncio.to_thread(start_session, svc, pro_id)
     # After a one-time password, `current_user` sends every page on to /account until it is changed.
     response = RedirectResponse(safe_next(next), status_code=303)
-    _set_session_cookie(request, svc, response, token)
+    set_session_cookie(request, svc, response, token)
     return response
 
 
@@ -174,7 +157,9 @@ async def logout(request: Request, svc: ServicesDep) -> Response:
                 audit(session, user.username, "logout", f"user:{user.username}")
 
         await asyncio.to_thread(log)
-    response = RedirectResponse("/login", status_code=303)
+    # An SSO session also ends at the provider when it offers that (it sends the browser back to /login).
+    target = await sso.provider_logout_url(request, user.oidc_id_token if user else None)
+    response = RedirectResponse(target or "/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 

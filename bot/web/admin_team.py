@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from bot.app import Services
-from bot.service import routing_admin
+from bot.service import routing_admin, sso
 from bot.service.routing_admin import RoutingError
 from bot.service.users import ONE_TIME_HOURS
 from bot.web.admin import Admin, attempt, unstaffed
@@ -28,11 +28,14 @@ def _team_page(request: Request, svc: Services, status_code: int = 200, **extra:
         roles = routing_admin.roles(session)
         areas = routing_admin.areas(session)
         gaps = unstaffed(svc, session)
+    waiting = [p for p in pros if p.active and sso.waiting(p.roles, p.is_admin, p.oidc_subject)]
     return render(
         request,
         "admin/team.html",
         status_code=status_code,
         pros=pros,
+        waiting=waiting,
+        roles_from_claim=bool(svc.settings.oidc and svc.settings.oidc_roles_claim),
         roles=roles,
         areas=areas,
         unstaffed=gaps,
@@ -77,9 +80,12 @@ def update_professional(
     areas: Annotated[list[str], Form()] = [],  # noqa: B006
     active: Annotated[bool, Form()] = False,
     is_admin: Annotated[bool, Form()] = False,
+    password_login: Annotated[bool | None, Form()] = None,  # only on SSO users' forms
 ) -> Response:
     def change(session: Session) -> str:
-        routing_admin.update_professional(session, user.username, pro_id, roles, areas, active, is_admin)
+        routing_admin.update_professional(
+            session, user.username, pro_id, roles, areas, active, is_admin, password_login
+        )
         return "/admin/team?done=user"
 
     return attempt(svc, change, lambda err: _team_page(request, svc, 400, flash=err, flash_kind="error"))

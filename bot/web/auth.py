@@ -6,6 +6,7 @@ database does not give working cookies). Use the dependencies on routes:
     current_user         logged in (pages redirect to /login?next=..., htmx/JSON get 401); a
                          session opened with a one-time password reaches only /account (403 or
                          a redirect there) until the professional chose their own password
+                         an SSO user without a role yet reaches only /waiting
     require_professional logged in, active (admins included)
     require_admin        logged in and admin, else 403
     verify_csrf          on every state-changing route (no-op for GET/HEAD)
@@ -18,10 +19,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
 from sqlalchemy import delete, select
 
 from bot.app import Services
+from bot.service import sso
 from bot.service.queue import Viewer, audit
 from bot.store import models as m
 from bot.web import security
@@ -42,6 +44,8 @@ __all__ = [
     "csrf_token_for",
     "start_session",
     "end_session",
+    "safe_next",
+    "set_session_cookie",
 ]
 
 SESSION_COOKIE = "triage_session"
@@ -61,6 +65,8 @@ class User:
     csrf_token: str
     token_hash: str
     must_change_password: bool = False  # logged in with a one-time password: /account only
+    waiting: bool = False  # signed in through SSO without a role yet: /waiting only (bot.service.sso)
+    oidc_id_token: str | None = None  # the provider's ID token of an SSO session (for logout)
 
 
 def viewer_of(user: User) -> Viewer:
@@ -99,6 +105,8 @@ def _load(request: Request) -> User | None:
             web.csrf_token,
             web.token_hash,
             pro.must_change_password,
+            sso.waiting(pro.roles, pro.is_admin, pro.oidc_subject),
+            web.oidc_id_token,
         )
 
 
@@ -119,6 +127,8 @@ def _wants_html(request: Request) -> bool:
 
 # What a session logged in with a one-time password may open: choosing one's own password.
 ONE_TIME_PATHS = frozenset({"/account", "/account/password"})
+# What an SSO user without a role may open until an admin gives them one.
+WAITING_PATHS = frozenset({"/waiting"})
 
 
 def current_user(request: Request) -> User:
@@ -134,6 +144,10 @@ def current_user(request: Request) -> User:
         if _wants_html(request):
             raise HTTPException(303, "choose your own password first", headers={"Location": "/account"})
         raise HTTPException(403, "choose your own password first (Account page): yours was for one time only")
+    if user.waiting and request.url.path not in WAITING_PATHS:
+        if _wants_html(request):
+            raise HTTPException(303, "waiting for a role", headers={"Location": "/waiting"})
+        raise HTTPException(403, "an admin must give you a role first")
     return user
 
 
@@ -191,8 +205,9 @@ async def verify_csrf(request: Request, services: ServicesDep) -> None:
         raise HTTPException(403, "missing or wrong CSRF token; reload the page and try again")
 
 
-def start_session(services: Services, professional_id: int) -> str:
-    """A new session (new token, new CSRF token: fixation-safe). Returns the cookie value."""
+def start_session(services: Services, professional_id: int, oidc_id_token: str | None = None) -> str:
+    """A new session (new token, new CSRF token: fixation-safe). Returns the cookie value.
+    `oidc_id_token`: the session was opened through SSO (kept for logout at the provider)."""
     token = security.new_token()
     now = datetime.now(UTC)
     with services.sessions.begin() as session:
@@ -204,6 +219,7 @@ def start_session(services: Services, professional_id: int) -> str:
                 csrf_token=security.new_token(),
                 created_at=now,
                 expires_at=now + timedelta(hours=SESSION_HOURS),
+                oidc_id_token=oidc_id_token,
             )
         )
     return token
@@ -212,3 +228,25 @@ def start_session(services: Services, professional_id: int) -> str:
 def end_session(services: Services, token_hash: str) -> None:
     with services.sessions.begin() as session:
         session.execute(delete(m.WebSession).where(m.WebSession.token_hash == token_hash))
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths: never an open redirect to another site."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/queue"
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in target):  # browsers drop tabs: "/\t/evil"
+        return "/queue"
+    return target
+
+
+def set_session_cookie(request: Request, services: Services, response: Response, token: str) -> None:
+    """The session cookie: HttpOnly, SameSite=Lax, Secure behind HTTPS and in production."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=SESSION_HOURS * 3600,
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=security.secure_cookies(request.scope, services.settings.environment),
+    )

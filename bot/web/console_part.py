@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from bot.app import Services
 from bot.config import Settings
-from bot.web import account, chat, desk
+from bot.web import account, chat, desk, sso
 from bot.web.events import Broadcaster
 from bot.web.plugins import Stop
 from bot.web.security import AnonCookie, SecurityHeaders
@@ -73,7 +73,11 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(StarletteHTTPException, error_page)
     # Pure ASGI middleware (SSE-safe); the last added runs first.
     app.add_middleware(AnonCookie, environment=settings.environment)
-    app.add_middleware(SecurityHeaders, hsts=settings.environment == "production")
+    app.add_middleware(
+        SecurityHeaders,
+        hsts=settings.environment == "production",
+        form_origins=sso.form_origins(settings),  # logout continues at the SSO provider
+    )
 
 
 async def start(app: FastAPI, services: Services) -> Stop:

@@ -24,6 +24,7 @@ Stop = Callable[[], Awaitable[None]]
 # Modules with `async def start(app, services) -> Stop | None`, in start order.
 PARTS: list[str] = [
     "bot.web.console_part",
+    "bot.web.sso",
     "bot.web.admin_part",
     "bot.channels.x.part",
     "bot.channels.whatsapp.part",

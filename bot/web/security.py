@@ -18,20 +18,27 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ANON_COOKIE = "triage_anon"
 
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+
+def csp(form_origins: tuple[str, ...] = ()) -> str:
+    """The Content-Security-Policy. `form_origins`: other origins a form may lead to (through a
+    redirect too): the SSO provider's, where logging out continues (bot/web/sso.py)."""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            " ".join(["form-action 'self'", *form_origins]),
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+CSP = csp()
 
 HEADERS = {
     "content-security-policy": CSP,
@@ -46,9 +53,10 @@ HEADERS = {
 class SecurityHeaders:
     """Pure ASGI middleware (streams such as SSE pass through untouched)."""
 
-    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
+    def __init__(self, app: ASGIApp, hsts: bool = False, form_origins: tuple[str, ...] = ()) -> None:
         self.app = app
         self.hsts = hsts
+        self.headers = {**HEADERS, "content-security-policy": csp(form_origins)}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,7 +68,7 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
-                for name, value in HEADERS.items():
+                for name, value in self.headers.items():
                     if name.encode() not in present:
                         headers.append((name.encode(), value.encode()))
                 if https:

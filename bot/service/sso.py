@@ -1,0 +1,185 @@
+"""Single sign-on: who a provider's validated ID token is here, and what they may do.
+
+The pure part turns claims into a `Grant` (roles, areas, admin) by the configured `ClaimRules`;
+`sign_in` finds the professional by the provider's issuer and `sub` (never by e-mail: an e-mail
+address can be reassigned or claimed at another provider), creates one at the first login, and
+refuses a disabled account. The web side (bot/web/sso.py) runs the OpenID flow with Authlib.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.service.queue import audit
+from bot.store import models as m
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ClaimRules:
+    """Where roles and areas come from. No `roles_claim`: an admin assigns them on the Team page."""
+
+    roles_claim: str = ""
+    areas_claim: str = ""
+    role_map: Mapping[str, str] | None = None  # the provider's value -> our role slug
+    admin_value: str = ""
+
+    @classmethod
+    def of(cls, settings: Settings) -> ClaimRules:
+        return cls(
+            settings.oidc_roles_claim.strip(),
+            settings.oidc_areas_claim.strip(),
+            dict(settings.oidc_role_map),
+            settings.oidc_admin_value.strip(),
+        )
+
+
+@dataclass(frozen=True)
+class Grant:
+    roles: tuple[str, ...]
+    areas: tuple[str, ...]
+    is_admin: bool
+    ignored: tuple[str, ...]  # values no role or area of ours matched
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of `sign_in`: a professional's id, or a refusal fit to show."""
+
+    professional_id: int | None
+    username: str = ""
+    refusal: str | None = None
+    created: bool = False
+
+
+def claim_values(claims: Mapping[str, Any], path: str) -> list[str]:
+    """A claim's values: `path` may be dotted (Keycloak's realm_access.roles); a string value is
+    one value, or several separated by commas or spaces."""
+    value: Any = claims
+    for part in [p for p in path.split(".") if p]:
+        if not isinstance(value, Mapping) or part not in value:
+            return []
+        value = value[part]
+    if isinstance(value, str):
+        return [v for v in re.split(r"[,\s]+", value) if v]
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value if isinstance(v, str | int)]
+    return []
+
+
+def grant_from(
+    claims: Mapping[str, Any], rules: ClaimRules, known_roles: set[str], known_areas: set[str]
+) -> Grant:
+    """Roles, areas and admin rights from the claims (only with a `roles_claim`)."""
+    mapping = dict(rules.role_map or {})
+    roles: list[str] = []
+    ignored: list[str] = []
+    is_admin = False
+    for value in claim_values(claims, rules.roles_claim) if rules.roles_claim else []:
+        if rules.admin_value and value == rules.admin_value:
+            is_admin = True
+            continue
+        slug = mapping.get(value, value)
+        if slug in known_roles:
+            if slug not in roles:
+                roles.append(slug)
+        else:
+            ignored.append(f"role:{value}")
+    areas: list[str] = []
+    for value in claim_values(claims, rules.areas_claim) if rules.areas_claim else []:
+        if value in known_areas:
+            if value not in areas:
+                areas.append(value)
+        else:
+            ignored.append(f"area:{value}")
+    return Grant(tuple(roles), tuple(areas), is_admin, tuple(ignored))
+
+
+_NOT_USERNAME = re.compile(r"[^a-z0-9_.-]+")
+
+
+def username_for(claims: Mapping[str, Any], taken: Callable[[str], bool]) -> str:
+    """A free username like the ones admins make (bot.service.users), from preferred_username,
+    the e-mail's local part or the name; a taken one gets a number (it is never linked to it)."""
+    for key in ("preferred_username", "email", "name"):
+        raw = str(claims.get(key) or "").strip().lower()
+        if key == "email" or "@" in raw:
+            raw = raw.split("@", 1)[0]
+        base = _NOT_USERNAME.sub("-", raw.replace(" ", ".")).strip("-._")[:70]
+        if len(base) >= 2:
+            break
+    else:
+        base = "sso-user"
+    if not base[0].isalnum():
+        base = "u" + base
+    name, n = base, 1
+    while taken(name):
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+def sign_in(session: Session, issuer: str, claims: Mapping[str, Any], rules: ClaimRules) -> SignIn:
+    """The professional behind a validated ID token: found by (issuer, sub), created at the first
+    login; with a roles claim, roles, areas and admin rights follow it at every login."""
+    subject = str(claims.get("sub") or "")
+    if not subject:
+        return SignIn(None, refusal="The sign-in service did not say who you are.")
+    pro = session.scalars(
+        select(m.Professional).where(
+            m.Professional.oidc_issuer == issuer, m.Professional.oidc_subject == subject
+        )
+    ).first()
+    created = pro is None
+    if pro is None:
+        username = username_for(
+            claims,
+            lambda u: (
+                session.scalars(select(m.Professional.id).where(m.Professional.username == u)).first()
+                is not None
+            ),
+        )
+        pro = m.Professional(
+            username=username,
+            display_name=str(claims.get("name") or username)[:200],
+            password_hash="",  # no local password: an admin may give one (Team page)
+            roles="",
+            areas="",
+            oidc_issuer=issuer,
+            oidc_subject=subject,
+        )
+        session.add(pro)
+        session.flush()
+        audit(session, "sso", "user.sso_created", f"user:{pro.username}", {"issuer": issuer})
+    if not pro.active:
+        audit(session, pro.username, "login.sso_refused", f"user:{pro.username}", {"reason": "inactive"})
+        return SignIn(None, pro.username, "This account is disabled. Ask an admin if that is a mistake.")
+    if rules.roles_claim:
+        known_roles = set(session.scalars(select(m.Role.slug)))
+        known_areas = set(session.scalars(select(m.Area.slug)))
+        grant = grant_from(claims, rules, known_roles, known_areas)
+        if grant.ignored:
+            log.info("SSO login of %s: ignored claim values %s", pro.username, ", ".join(grant.ignored))
+        pro.roles, pro.areas, pro.is_admin = ",".join(grant.roles), ",".join(grant.areas), grant.is_admin
+    audit(
+        session,
+        pro.username,
+        "login.sso",
+        f"user:{pro.username}",
+        {"roles": pro.roles, "areas": pro.areas, "is_admin": pro.is_admin},
+    )
+    return SignIn(pro.id, pro.username, created=created)
+
+
+def waiting(pro_roles: str, is_admin: bool, oidc_subject: str | None) -> bool:
+    """An SSO user with neither roles nor admin rights waits for an admin to give them a role."""
+    return bool(oidc_subject) and not is_admin and not pro_roles
