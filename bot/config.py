@@ -38,7 +38,7 @@ class Settings(BaseSettings):
     # The staff's time zone: the console shows times in it (a role's own calendar has its own).
     timezone: str = DEFAULT_ZONE
     # Per-role response-time promise in hours, overriding the library's: "community_police_officer=12,..."
-    response_hours: dict[str, float] = Field(default_factory=dict)
+    response_hours: Annotated[dict[str, float], NoDecode] = Field(default_factory=dict)  # not JSON
     sign_replies_with_name: bool = False
     retention_days: int = 90
     # More than FLOOD_MESSAGES from one citizen within FLOOD_SECONDS: one polite "slow down" note

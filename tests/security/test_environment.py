@@ -45,3 +45,11 @@ def test_production_closes_the_api_whatever_the_case(sqlite_services, monkeypatc
     with TestClient(create_app(sqlite_services)) as client:
         refused = client.post("/api/v1/messages", json={"sender": "a", "text": "hello"})
     assert refused.status_code == 401
+
+
+def test_response_hours_from_the_environment_read_as_the_readme_writes_them(monkeypatch):  # type: ignore[no-untyped-def]
+    """`RESPONSE_HOURS=community_police_officer=12,municipal_office=48` (the README's example)
+    used to stop the start: pydantic-settings read the dict as JSON before our parser saw it."""
+    monkeypatch.setenv("RESPONSE_HOURS", "community_police_officer=12, municipal_office=48")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.response_hours == {"community_police_officer": 12.0, "municipal_office": 48.0}
