@@ -24,7 +24,7 @@ from typing import Protocol
 from sqlalchemy import Select, and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from bot.core.types import OutboxStatus, ReplyKind
+from bot.core.types import OutboxStatus
 from bot.store import models as m
 
 log = logging.getLogger(__name__)
@@ -133,8 +133,10 @@ class Dispatcher:
                 self._expire_stale(session, now)
                 self._next_expiry = now + timedelta(seconds=EXPIRY_INTERVAL_SECONDS)
             in_app = set(self._in_app_channels())
+            # An emergency reply goes out before anything else that is due (another message's
+            # answer, a prompt): the citizen must read "call 112" first. The order is the index's.
             stmt = (
-                select(m.OutboxItem.id, m.OutboxItem.channel, m.OutboxItem.payload)
+                select(m.OutboxItem.id, m.OutboxItem.channel)
                 .where(
                     m.OutboxItem.status == OutboxStatus.PENDING,
                     m.OutboxItem.next_attempt_at <= now,
@@ -144,19 +146,14 @@ class Dispatcher:
                         tuple_(m.OutboxItem.channel, m.OutboxItem.recipient).not_in(_held_chats(now)),
                     ),
                 )
-                .order_by(m.OutboxItem.id)
+                .order_by(m.OutboxItem.priority, m.OutboxItem.id)
                 .limit(self.batch)
             )
             if session.bind is not None and session.bind.dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
-            # An emergency reply goes out before anything else that is due (another message's
-            # answer, a prompt): the citizen must read "call 112" first.
-            due = sorted(
-                session.execute(stmt).all(),
-                key=lambda row: (row.payload.get("kind") != ReplyKind.EMERGENCY.value, row.id),
-            )
-            local = [item_id for item_id, channel, _ in due if channel in in_app]
-            remote = [item_id for item_id, channel, _ in due if channel not in in_app][:1]
+            due = session.execute(stmt).all()
+            local = [item_id for item_id, channel in due if channel in in_app]
+            remote = [item_id for item_id, channel in due if channel not in in_app][:1]
             won = [
                 item
                 for ids, lock in ((local, IN_APP_LOCK_SECONDS), (remote, LOCK_SECONDS))
@@ -182,9 +179,7 @@ class Dispatcher:
                     item_id=item.id,
                     channel=item.channel,
                 )
-                for item in sorted(
-                    won, key=lambda item: (item.payload.get("kind") != ReplyKind.EMERGENCY.value, item.id)
-                )
+                for item in sorted(won, key=lambda item: (item.priority, item.id))
             ]
 
     def _in_app_channels(self) -> list[str]:

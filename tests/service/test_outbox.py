@@ -157,3 +157,17 @@ def test_other_chats_are_not_held_up_by_one_chat_waiting(services) -> None:  # t
     asyncio.run(Dispatcher(services.sessions, {"telegram": sender}).run_once())
     assert sorted({p.recipient for p in sender.sent}) == ["c0", "c1", "c2"]
     assert [i.status for i in items(services) if i.recipient == "sam"] == ["pending", "pending"]
+
+
+def test_the_emergency_reply_is_claimed_first_by_its_priority_column(services) -> None:  # type: ignore[no-untyped-def]
+    enqueue(services, sender="sam", text="my smoke alarm keeps beeping")  # answer + "Did this help?"
+    enqueue(services, sender="anouk", text="there is a fire in my kitchen right now, help")
+    stored = items(services)
+    emergencies = [i.id for i in stored if i.payload["kind"] == "emergency"]
+    assert emergencies and [i.priority for i in stored] == [0 if i.id in emergencies else 1 for i in stored]
+    with services.sessions.begin() as s:  # the column decides, not the payload
+        s.execute(update(m.OutboxItem).where(m.OutboxItem.id == stored[1].id).values(priority=0))
+    sender = ScriptedSender()
+    asyncio.run(Dispatcher(services.sessions, {"telegram": sender}).run_once())
+    first = sorted([stored[1].id, *emergencies])
+    assert [p.item_id for p in sender.sent][: len(first)] == first
