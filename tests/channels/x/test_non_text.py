@@ -26,10 +26,15 @@ def _text_only_reply(services) -> str:  # type: ignore[no-untyped-def]
 def test_a_dm_with_only_a_photo_or_a_shared_post_gets_the_non_text_reply(services, http, conn, health):
     add_me(http)
     set_cursor(services, 1)
-    add_page(http, page([
-        event(3, "https://t.co/Pq7sZx2Lm1", referenced_tweets=SHARED_POST),
-        event(2, "https://t.co/Wn3kRt8Yb0", attachments=PHOTO),
-    ]))
+    add_page(
+        http,
+        page(
+            [
+                event(3, "https://t.co/Pq7sZx2Lm1", referenced_tweets=SHARED_POST),
+                event(2, "https://t.co/Wn3kRt8Yb0", attachments=PHOTO),
+            ]
+        ),
+    )
     assert DmPoller(conn, services, health, 15).poll_once() == 2
 
     call = next(c for c in http.calls if c.request.url.startswith(DM_EVENTS))
