@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
+from bot.core.throttle import SpentBudget
 from bot.logs import quiet_libraries
 from bot.nlu.rasa_format import read_library
 from bot.service.intake_queue import IntakeQueue
-from bot.service.outbox import DeliveredInApp, Dispatcher, Sender
+from bot.service.outbox import DeliveredInApp, Dispatcher, Sender, Throttle
 from bot.service.pollers import Heartbeat
 from bot.service.reply_window import ReplyWindow
 from bot.service.triage import TriageService
@@ -28,6 +29,10 @@ class Services:
     sessions: sessionmaker[Session]
     triage: TriageService
     senders: dict[str, Sender] = field(default_factory=dict)
+    # Each remote channel's limits (bot.core.throttle), registered with its sender; live too.
+    throttles: dict[str, Throttle] = field(default_factory=dict)
+    # A channel's budget used up until a time (X's 24 hours of DMs): /healthz and the dashboard.
+    spent_budgets: dict[str, SpentBudget] = field(default_factory=dict)
     # What each running channel reports for /healthz and the console ("ok" or what is wrong);
     # live like `senders`: a channel writes its own key while it runs.
     channel_health: dict[str, str] = field(default_factory=dict)
@@ -48,7 +53,12 @@ class Services:
         return self.triage.delivered_in_app(channel)
 
     def dispatcher(self) -> Dispatcher:
-        return Dispatcher(self.sessions, self.senders, max_attempts=self.settings.outbox_max_attempts)
+        return Dispatcher(
+            self.sessions,
+            self.senders,
+            max_attempts=self.settings.outbox_max_attempts,
+            throttles=self.throttles,
+        )
 
 
 def in_app_senders() -> dict[str, Sender]:

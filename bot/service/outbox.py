@@ -17,14 +17,17 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Select, and_, or_, select, tuple_, update
+from sqlalchemy import Row, Select, and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from bot.core.types import OutboxStatus, ReplyKind
+from bot.core.throttle import Refusal, Scope
+from bot.core.types import OutboxStatus
 from bot.store import models as m
 
 log = logging.getLogger(__name__)
@@ -80,6 +83,13 @@ class Sender(Protocol):
         """Send one message; return the channel's message id. Raise the errors above."""
 
 
+class Throttle(Protocol):
+    """A channel's own limits (bot.core.throttle.Throttle, or a channel's wrapper of it): count
+    one message to `chat` at `now` (epoch seconds) and return None, or refuse it and say why."""
+
+    def take(self, chat: str, now: float) -> Refusal | None: ...
+
+
 class DeliveredInApp:
     """For channels the citizen reads from our own database (web chat, API, CLI): sending is
     making the message visible, which the commit of the outbox row does. Doing it twice shows the
@@ -115,26 +125,43 @@ class Dispatcher:
         senders: dict[str, Sender],
         max_attempts: int = 8,
         batch: int = 50,
+        throttles: Mapping[str, Throttle] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.sessions = sessions
         self.senders = senders  # live: a channel started later registers its sender here
+        # live too: a channel registers its limits with its sender; none means no throttling
+        self.throttles: Mapping[str, Throttle] = throttles if throttles is not None else {}
         self.max_attempts = max_attempts
         self.batch = batch
+        self.clock = clock
         self.wakeup = asyncio.Event()
+        self.throttled_for = 0.0  # when a throttle refused: seconds until its channel has room
         self._next_expiry = datetime.min.replace(tzinfo=UTC)
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
 
     def claim(self) -> list[OutboundPayload]:
         """Claim what is due: every in-app item in one conditional update, at most one remote
         item (a crash can strand only the one in flight). Only rows the update changed are ours:
-        another dispatcher may have claimed the rest since our select."""
-        now = datetime.now(UTC)
+        another dispatcher may have claimed the rest since our select.
+
+        A remote item goes only when its channel's throttle allows it (`_pick`): one that its
+        chat's rate refuses waits, pending, with `next_attempt_at` at the time its chat has room
+        (which holds the chat's later items, so its order stays); when the channel's budget is
+        full, its items stay as they are and the next one of another channel may go."""
+        now = self._now()
+        self.throttled_for = 0.0
         with self.sessions.begin() as session:
             if now >= self._next_expiry:
                 self._expire_stale(session, now)
                 self._next_expiry = now + timedelta(seconds=EXPIRY_INTERVAL_SECONDS)
             in_app = set(self._in_app_channels())
+            # An emergency reply goes out before anything else that is due (another message's
+            # answer, a prompt): the citizen must read "call 112" first. The order is the index's.
             stmt = (
-                select(m.OutboxItem.id, m.OutboxItem.channel, m.OutboxItem.payload)
+                select(m.OutboxItem.id, m.OutboxItem.channel, m.OutboxItem.recipient)
                 .where(
                     m.OutboxItem.status == OutboxStatus.PENDING,
                     m.OutboxItem.next_attempt_at <= now,
@@ -144,19 +171,14 @@ class Dispatcher:
                         tuple_(m.OutboxItem.channel, m.OutboxItem.recipient).not_in(_held_chats(now)),
                     ),
                 )
-                .order_by(m.OutboxItem.id)
+                .order_by(m.OutboxItem.priority, m.OutboxItem.id)
                 .limit(self.batch)
             )
             if session.bind is not None and session.bind.dialect.name == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
-            # An emergency reply goes out before anything else that is due (another message's
-            # answer, a prompt): the citizen must read "call 112" first.
-            due = sorted(
-                session.execute(stmt).all(),
-                key=lambda row: (row.payload.get("kind") != ReplyKind.EMERGENCY.value, row.id),
-            )
+            due = session.execute(stmt).all()
             local = [item_id for item_id, channel, _ in due if channel in in_app]
-            remote = [item_id for item_id, channel, _ in due if channel not in in_app][:1]
+            remote = self._pick([row for row in due if row.channel not in in_app], session, now)
             won = [
                 item
                 for ids, lock in ((local, IN_APP_LOCK_SECONDS), (remote, LOCK_SECONDS))
@@ -182,10 +204,41 @@ class Dispatcher:
                     item_id=item.id,
                     channel=item.channel,
                 )
-                for item in sorted(
-                    won, key=lambda item: (item.payload.get("kind") != ReplyKind.EMERGENCY.value, item.id)
-                )
+                for item in sorted(won, key=lambda item: (item.priority, item.id))
             ]
+
+    def _pick(self, rows: list[Row[int, str, str]], session: Session, now: datetime) -> list[int]:
+        """The first remote item (in priority order) its channel's throttle lets go, as [id] or
+        []. Refused by its chat's rate: the item waits until then (one UPDATE, only when that
+        happens), and the chat's later items are skipped. Refused by the channel's budget: the
+        channel's items wait where they are. Emergencies come first in `rows`, so they take the
+        budget first."""
+        full: set[str] = set()
+        waiting: set[tuple[str, str]] = set()
+        deferred: dict[float, list[int]] = {}
+        chosen: list[int] = []
+        for item_id, channel, recipient in rows:
+            if channel in full or (channel, recipient) in waiting:
+                continue
+            throttle = self.throttles.get(channel)
+            refusal = throttle.take(recipient, now.timestamp()) if throttle is not None else None
+            if refusal is None:
+                chosen = [item_id]
+                break
+            self.throttled_for = min(self.throttled_for or refusal.wait, refusal.wait)
+            if refusal.scope is Scope.CHAT:
+                waiting.add((channel, recipient))
+                deferred.setdefault(refusal.wait, []).append(item_id)
+            else:
+                full.add(channel)
+        for wait, ids in deferred.items():
+            session.execute(
+                update(m.OutboxItem)
+                .where(m.OutboxItem.id.in_(ids), m.OutboxItem.status == OutboxStatus.PENDING)
+                .values(next_attempt_at=now + timedelta(seconds=wait))
+                .execution_options(synchronize_session=False)
+            )
+        return chosen
 
     def _in_app_channels(self) -> list[str]:
         return [c for c, sender in list(self.senders.items()) if sender.in_app]
@@ -259,7 +312,7 @@ class Dispatcher:
         return True
 
     def _mark_sent_many(self, delivered: list[tuple[int, str | None]]) -> None:
-        now = datetime.now(UTC)
+        now = self._now()
         with self.sessions.begin() as session:  # ORM bulk UPDATE by primary key: one executemany
             session.execute(
                 update(m.OutboxItem),
@@ -289,7 +342,7 @@ class Dispatcher:
                 item.attempts -= 1  # a rate limit is not a failed attempt
             delay = wait if wait is not None else backoff_seconds(item.attempts)
             item.status, item.locked_until = OutboxStatus.PENDING, None
-            item.next_attempt_at = datetime.now(UTC) + timedelta(seconds=delay)
+            item.next_attempt_at = self._now() + timedelta(seconds=delay)
             item.last_error = error
 
     def _give_up(self, item_id: int, error: str, unreachable: bool) -> None:
@@ -322,5 +375,6 @@ class Dispatcher:
                 sent = 0
             if not sent:
                 self.wakeup.clear()
+                wait = min(interval, self.throttled_for) if self.throttled_for > 0 else interval
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wakeup.wait(), timeout=interval)
+                    await asyncio.wait_for(self.wakeup.wait(), timeout=wait)

@@ -303,6 +303,7 @@ class OutboxItem(Base):
     __table_args__ = (
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_channel_external", "channel", "external_id"),  # status callbacks
+        Index("ix_outbox_claim", "status", "priority", "id"),  # the dispatcher's order
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
@@ -310,6 +311,8 @@ class OutboxItem(Base):
     recipient: Mapped[str] = mapped_column(String(200))
     payload: Mapped[dict] = mapped_column(JSON)  # {"text":..., "buttons": [[label, data], ...]}
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value)
+    # Lower goes out first: 0 an emergency reply, 1 the rest (bot.store.outbox.priority_of).
+    priority: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

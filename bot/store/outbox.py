@@ -15,8 +15,17 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from bot.core.types import DeliveryStatus, Direction, Language, OutboxStatus, Reply
+from bot.core.types import DeliveryStatus, Direction, Language, OutboxStatus, Reply, ReplyKind
 from bot.store import models as m
+
+EMERGENCY_PRIORITY = 0
+NORMAL_PRIORITY = 1
+
+
+def priority_of(kind: str) -> int:
+    """The outbox item's `priority` (lower goes out first): the citizen must read "call 112"
+    before another message's answer or a prompt that is due at the same time."""
+    return EMERGENCY_PRIORITY if kind == ReplyKind.EMERGENCY.value else NORMAL_PRIORITY
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +86,7 @@ def enqueue(
                     "kind": reply.kind,
                     "buttons": [[b.label, b.data] for b in reply.buttons],
                 },
+                "priority": priority_of(reply.kind),
                 "status": (OutboxStatus.SENT if in_app else OutboxStatus.PENDING).value,
                 "attempts": 1 if in_app else 0,
                 "sent_at": now if in_app else None,

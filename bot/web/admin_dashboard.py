@@ -70,6 +70,7 @@ async def dashboard(request: Request, svc: ServicesDep, user: Admin, days: Days 
         top=top,
         timing=timing,
         unstaffed=gaps,
+        spent_budgets=sorted(svc.spent_budgets.values(), key=lambda spent: spent.channel),
     )
 
 

@@ -162,7 +162,7 @@ def test_telegram_buttons_and_replies_follow_the_same_rule(claimed) -> None:  # 
         outcome = staff.act(deps, "7002", data, update_id=1)
         assert outcome.text and "fiona has claimed this question" in outcome.text, data
         assert _state(svc, qid) == ("claimed", "fiona", FIRE), data
-    staff.remember_card(deps, "7002", 555, qid)
+    staff.remember_card(deps, "7002", [555], qid)
     answered = staff.answer(deps, "7002", 555, "I answer instead", update_id=2)
     assert answered.text and "fiona" in answered.text and _replies(svc, qid) == 0
 

@@ -4,6 +4,7 @@ import asyncio
 import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from bot.core.types import Channel, InboundMessage, Language, Reply
@@ -157,3 +158,74 @@ def test_other_chats_are_not_held_up_by_one_chat_waiting(services) -> None:  # t
     asyncio.run(Dispatcher(services.sessions, {"telegram": sender}).run_once())
     assert sorted({p.recipient for p in sender.sent}) == ["c0", "c1", "c2"]
     assert [i.status for i in items(services) if i.recipient == "sam"] == ["pending", "pending"]
+
+
+def test_the_emergency_reply_is_claimed_first_by_its_priority_column(services) -> None:  # type: ignore[no-untyped-def]
+    enqueue(services, sender="sam", text="my smoke alarm keeps beeping")  # answer + "Did this help?"
+    enqueue(services, sender="anouk", text="there is a fire in my kitchen right now, help")
+    stored = items(services)
+    emergencies = [i.id for i in stored if i.payload["kind"] == "emergency"]
+    assert emergencies and [i.priority for i in stored] == [0 if i.id in emergencies else 1 for i in stored]
+    with services.sessions.begin() as s:  # the column decides, not the payload
+        s.execute(update(m.OutboxItem).where(m.OutboxItem.id == stored[1].id).values(priority=0))
+    sender = ScriptedSender()
+    asyncio.run(Dispatcher(services.sessions, {"telegram": sender}).run_once())
+    first = sorted([stored[1].id, *emergencies])
+    assert [p.item_id for p in sender.sent][: len(first)] == first
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).timestamp() + 1.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_throttled_chat_waits_pending_in_order_and_other_chats_go_on(services) -> None:  # type: ignore[no-untyped-def]
+    from bot.core.throttle import SlidingWindow, Throttle
+
+    enqueue(services, sender="sam", text="my smoke alarm keeps beeping")  # answer + "Did this help?"
+    enqueue(services, sender="anouk", text="my smoke alarm keeps beeping")
+    sam_answer, sam_prompt, anouk_answer, anouk_prompt = items(services)
+    clock, sender = Clock(), ScriptedSender()
+    throttle = Throttle([SlidingWindow(30, 1.0)], chat_rate=1.0, chat_burst=1)
+    dispatcher = Dispatcher(
+        services.sessions, {"telegram": sender}, throttles={"telegram": throttle}, clock=clock
+    )
+
+    asyncio.run(dispatcher.run_once())
+    assert [p.item_id for p in sender.sent] == [sam_answer.id, anouk_answer.id]  # one each, now
+    waiting = {i.id: i for i in items(services)}
+    assert waiting[sam_prompt.id].status == waiting[anouk_prompt.id].status == "pending"
+    assert waiting[sam_prompt.id].attempts == 0  # a throttle is not a failed attempt
+    assert waiting[sam_prompt.id].next_attempt_at.timestamp() - clock.now == pytest.approx(1.0, abs=0.01)
+
+    clock.now += 0.5
+    asyncio.run(dispatcher.run_once())
+    assert len(sender.sent) == 2  # not before its second
+    clock.now += 0.6
+    asyncio.run(dispatcher.run_once())
+    assert [p.item_id for p in sender.sent][2:] == [sam_prompt.id, anouk_prompt.id]
+
+
+def test_an_emergency_reply_goes_first_when_the_channel_budget_has_room_again(services) -> None:  # type: ignore[no-untyped-def]
+    from bot.core.throttle import SlidingWindow, Throttle
+
+    for i in range(3):
+        enqueue(services, sender=f"c{i}", text="my smoke alarm keeps beeping")
+    clock, sender = Clock(), ScriptedSender()
+    throttle = Throttle([SlidingWindow(2, 1.0)])
+    dispatcher = Dispatcher(
+        services.sessions, {"telegram": sender}, throttles={"telegram": throttle}, clock=clock
+    )
+    asyncio.run(dispatcher.run_once())
+    assert len(sender.sent) == 2 and dispatcher.throttled_for == pytest.approx(1.0)
+    assert all(i.next_attempt_at.timestamp() < clock.now for i in items(services) if i.status == "pending")
+
+    enqueue(services, sender="anouk", text="there is a fire in my kitchen right now, help")
+    emergency = next(i.id for i in items(services) if i.payload["kind"] == "emergency")
+    clock.now += 1.0
+    asyncio.run(dispatcher.run_once())
+    assert sender.sent[2].item_id == emergency  # ahead of the ordinary replies that waited longer
+    assert len(sender.sent) == 4

@@ -142,6 +142,7 @@ async def start(app: FastAPI, services: Services, settings: TelegramSettings | N
                 set_health(f"unreachable: {type(exc).__name__}")
                 log.warning("Telegram not reachable at start (%s); retrying", exc)
                 await asyncio.sleep(min(backoff_seconds(failures), 60.0))
+        services.throttles[Channel.TELEGRAM.value] = settings.throttle()
         services.senders[Channel.TELEGRAM.value] = TelegramSender(application.bot)
         services.triage.listeners.append(pusher.listener)
         ready.append(True)
@@ -188,6 +189,7 @@ async def start(app: FastAPI, services: Services, settings: TelegramSettings | N
         if pusher.listener in services.triage.listeners:
             services.triage.listeners.remove(pusher.listener)
         services.senders.pop(Channel.TELEGRAM.value, None)
+        services.throttles.pop(Channel.TELEGRAM.value, None)
         await pusher.close()
         await application.shutdown()  # a no-op when it never initialised
         health.pop("telegram", None)

@@ -10,7 +10,7 @@ from telegram import error as tg
 
 from bot.channels.telegram import staff_actions as staff
 from bot.channels.telegram.context import TriageContext
-from bot.channels.telegram.sender import answer_query, keyboard, send_direct
+from bot.channels.telegram.sender import answer_query, keyboard, send_direct, send_parts
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +36,10 @@ async def show_queue(update: Update, context: TriageContext) -> None:
     header, cards = await asyncio.to_thread(staff.open_cards, context.deps, chat)
     await send_direct(context.bot, chat, header)
     for card in cards:
-        sent = await send_direct(context.bot, chat, card.text, card.buttons)
-        if sent is not None:
-            await asyncio.to_thread(
-                staff.remember_card, context.deps, chat, sent.message_id, card.question_id
-            )
+        sent = await send_parts(context.bot, chat, card.text, card.buttons)
+        if sent:
+            ids = [message.message_id for message in sent]
+            await asyncio.to_thread(staff.remember_card, context.deps, chat, ids, card.question_id)
 
 
 async def reply(update: Update, context: TriageContext) -> None:

@@ -17,7 +17,7 @@ from telegram import Bot
 
 from bot.channels.telegram import staff_actions as staff
 from bot.channels.telegram.context import Deps
-from bot.channels.telegram.sender import StaffUnreachable, send_direct
+from bot.channels.telegram.sender import StaffUnreachable, send_direct, send_parts
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class Pusher:
 
     async def _send(self, chat_id: str, card: staff.Card) -> bool:
         try:
-            message = await send_direct(
+            messages = await send_parts(
                 self.bot,
                 chat_id,
                 card.text,
@@ -99,9 +99,10 @@ class Pusher:
         except Exception:
             log.exception("push of question #%s to %s failed", card.question_id, chat_id)
             return False
-        if message is None:
+        if not messages:
             return False
-        await asyncio.to_thread(staff.remember_card, self.deps, chat_id, message.message_id, card.question_id)
+        ids = [message.message_id for message in messages]
+        await asyncio.to_thread(staff.remember_card, self.deps, chat_id, ids, card.question_id)
         return True
 
     async def remind_once(self) -> int:

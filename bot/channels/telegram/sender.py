@@ -120,18 +120,34 @@ async def send_direct(
 ) -> Message | None:
     """Send to a professional now, retrying on 429 (after retry_after) and 5xx/network errors
     (with backoff). Returns the last message sent, None when it could not be sent."""
+    parts = await send_parts(bot, chat_id, text, buttons, attempts, reply_to)
+    return parts[-1] if parts else None
+
+
+async def send_parts(
+    bot: Bot,
+    chat_id: int | str,
+    text: str,
+    buttons: Sequence[tuple[str, str]] = (),
+    attempts: int = 5,
+    reply_to: int | None = None,
+) -> list[Message]:
+    """`send_direct`, returning every message a text over 4,096 characters went out as (buttons on
+    the last), so each can be linked to what it is about; empty when a part could not be sent."""
     parts = split_text(text, MAX_CHARS)
-    sent: Message | None = None
+    sent: list[Message] = []
     for index, part in enumerate(parts):
         last = index == len(parts) - 1
         for attempt in range(1, attempts + 1):
             try:
-                sent = await bot.send_message(
-                    chat_id=chat_id,
-                    text=part,
-                    reply_markup=keyboard(buttons) if last else None,
-                    disable_web_page_preview=True,
-                    reply_to_message_id=reply_to if index == 0 else None,
+                sent.append(
+                    await bot.send_message(
+                        chat_id=chat_id,
+                        text=part,
+                        reply_markup=keyboard(buttons) if last else None,
+                        disable_web_page_preview=True,
+                        reply_to_message_id=reply_to if index == 0 else None,
+                    )
                 )
                 break
             except tg.RetryAfter as exc:
@@ -140,13 +156,13 @@ async def send_direct(
                 raise StaffUnreachable(str(exc)) from exc
             except tg.BadRequest:
                 log.exception("Telegram refused a message to %s", chat_id)
-                return None
+                return []
             except tg.NetworkError as exc:
                 if attempt == attempts:
                     log.warning("giving up sending to %s: %s", chat_id, exc)
-                    return None
+                    return []
                 await asyncio.sleep(min(backoff_seconds(attempt - 1), 30.0))
         else:
             log.warning("giving up sending to %s after %d rate limits", chat_id, attempts)
-            return None
+            return []
     return sent

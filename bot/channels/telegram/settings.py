@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.core.throttle import SlidingWindow, Throttle
 from bot.core.types import Language
 
 DEFAULT_API_URL = "https://api.telegram.org"
@@ -34,6 +35,19 @@ class TelegramSettings(BaseSettings):
     reminder_interval_seconds: float = Field(default=60.0, gt=0)
     push_attempts: int = Field(default=5, ge=1)  # direct sends to professionals
     allow_groups: bool = False  # stay in a group the bot is added to (it answers in private only)
+    # Proactive throttling within Telegram's limits (core.telegram.org/bots/faq): "no more than 30
+    # messages per second or so" overall, "avoid more than one message per second" in a chat,
+    # "short bursts" allowed. See docs/TELEGRAM.md.
+    messages_per_second: int = Field(default=30, ge=1)
+    chat_messages_per_second: float = Field(default=1.0, gt=0)
+    chat_burst: int = Field(default=3, ge=1)
+
+    def throttle(self) -> Throttle:
+        return Throttle(
+            [SlidingWindow(self.messages_per_second, 1.0, "messages per second")],
+            chat_rate=self.chat_messages_per_second,
+            chat_burst=self.chat_burst,
+        )
 
     @property
     def enabled(self) -> bool:

@@ -7,6 +7,7 @@ The queue rules (who may see what, atomic claims) are `bot.service.queue`'s.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -94,14 +95,17 @@ def card(deps: Deps, session: Session, question: m.Question, prefix: str = "") -
     return Card(qid, f"{prefix}\n\n{body}" if prefix else body, tuple(buttons))
 
 
-def remember_card(deps: Deps, chat_id: str, message_id: int, question_id: int) -> None:
+def remember_card(deps: Deps, chat_id: str, message_ids: Sequence[int], question_id: int) -> None:
+    """Link the messages a card went out as (one, or each part of a card over 4,096 characters)
+    to its question: a professional's Telegram reply to any of them answers that question."""
     with deps.services.sessions.begin() as session:
-        key = CARD_KEY.format(chat=chat_id, message=message_id)
-        state = session.get(m.ChannelState, key)
-        if state is None:
-            session.add(m.ChannelState(key=key, value=str(question_id)))
-        else:
-            state.value = str(question_id)
+        for message_id in message_ids:
+            key = CARD_KEY.format(chat=chat_id, message=message_id)
+            state = session.get(m.ChannelState, key)
+            if state is None:
+                session.add(m.ChannelState(key=key, value=str(question_id)))
+            else:
+                state.value = str(question_id)
         cutoff = datetime.now(UTC) - timedelta(days=CARD_DAYS)
         session.execute(
             delete(m.ChannelState).where(

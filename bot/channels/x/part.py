@@ -19,6 +19,7 @@ from bot.channels.x.mentions import MentionResponder
 from bot.channels.x.poller import DmPoller
 from bot.channels.x.sender import XSender
 from bot.channels.x.settings import XSettings
+from bot.channels.x.throttle import XThrottle, dm_throttle
 from bot.service.leadership import Leadership
 from bot.service.pollers import supervise
 from bot.web.deps import dispatcher_of
@@ -38,8 +39,10 @@ async def start(app: FastAPI, services: Services, settings: XSettings | None = N
         log.error("X channel not started: %s", problem)
         return None
 
-    health = ChannelHealth(board)
+    health = ChannelHealth(board, budgets=services.spent_budgets)
     conn = connect(settings)
+    own = dm_throttle(settings.dm_per_15_minutes, settings.dm_per_24_hours)
+    services.throttles["x"] = XThrottle(own, conn.limits, health)
     services.senders["x"] = XSender(conn, services.sessions, services.triage.library, health)
 
     poller = DmPoller(conn, services, health, settings.poll_seconds, dispatcher_of(app).wakeup.set)
@@ -79,6 +82,8 @@ async def start(app: FastAPI, services: Services, settings: XSettings | None = N
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         services.senders.pop("x", None)
+        services.throttles.pop("x", None)
+        services.spent_budgets.pop("x", None)
         services.heartbeats.pop("x", None)
         board.pop("x", None)
         conn.close()

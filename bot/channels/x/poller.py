@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.app import Services
 from bot.channels.x import state
@@ -30,7 +32,19 @@ from bot.service.pollers import Heartbeat
 log = logging.getLogger(__name__)
 
 DM_EVENTS = "GET /2/dm_events"
-EVENT_FIELDS = ["id", "event_type", "text", "created_at", "sender_id", "dm_conversation_id"]
+EVENT_FIELDS = [
+    "id",
+    "event_type",
+    "text",
+    "created_at",
+    "sender_id",
+    "dm_conversation_id",
+    "attachments",
+    "referenced_tweets",
+]
+# X puts a t.co link to an attached photo or a shared post in the DM's text; without it, a DM
+# with only an attachment has no words of the citizen's.
+TCO_LINK = re.compile(r"https?://t\.co/\w+")
 PAGE_SIZE = 100
 MAX_PAGES = 30  # 3,000 events a poll, 30 of the 300 requests a 15-minute window allows
 CONFIG_PAUSE = 300.0  # after 401/403: try again every 5 minutes, not in a loop
@@ -44,6 +58,20 @@ class DmEvent:
     sender_id: str
     text: str
     conversation_id: str
+    media: str | None = None  # "media" (photo, video, GIF) or "post" (a shared post); else text
+
+    @classmethod
+    def of(cls, item: Any) -> DmEvent:
+        """From tweepy's DirectMessageEvent: `attachments` ({"media_keys": [...]}) and
+        `referenced_tweets` ([{"id": ...}]) as X API v2 returns them. The links X adds for them
+        are not the citizen's words: a DM of only those is a non-text message, which gets the
+        same reply as Telegram's (the intake's, "utter_text_only"); text with them is text."""
+        attachments = item.attachments or {}
+        media = "media" if attachments.get("media_keys") else "post" if item.referenced_tweets else None
+        text = item.text or ""
+        if media is not None:
+            text = TCO_LINK.sub("", text).strip()
+        return cls(item.id, str(item.sender_id or ""), text, str(item.dm_conversation_id or ""), media)
 
     @property
     def one_to_one(self) -> bool:
@@ -110,14 +138,7 @@ class DmPoller:
                     reached = True
                     continue
                 if item.event_type == "MessageCreate":
-                    events.append(
-                        DmEvent(
-                            item.id,
-                            str(item.sender_id or ""),
-                            item.text or "",
-                            str(item.dm_conversation_id or ""),
-                        )
-                    )
+                    events.append(DmEvent.of(item))
             token = (response.meta or {}).get("next_token")
             if cursor is None or reached or not token:
                 break
@@ -133,7 +154,9 @@ class DmPoller:
                 citizen = not state.seen(session, state.DM_CHANNEL, str(event.id))
         if citizen:
             self.services.triage.handle(
-                InboundMessage(Channel.X, event.sender_id, event.text, external_id=str(event.id))
+                InboundMessage(
+                    Channel.X, event.sender_id, event.text, external_id=str(event.id), media=event.media
+                )
             )
         elif event.sender_id != own_id and not event.one_to_one:
             log.info("X DMs: ignoring group conversation %s", event.conversation_id)

@@ -19,7 +19,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -120,8 +119,7 @@ class XSender:
         if isinstance(error, XRateLimited):
             self.paused_until = self.clock() + error.seconds
             if error.daily:
-                until = datetime.fromtimestamp(self.paused_until, UTC).strftime("%Y-%m-%d %H:%M")
-                self.health.problem("send", f"X's 24-hour DM limit is used up until {until} UTC")
+                self.health.budget_spent(self.paused_until)
             return RetryAfter(error.seconds)
         if isinstance(error, XUnclearForbidden) and not self._unclear_elsewhere(recipient):
             # one recipient's problem until another gets it too: this item waits, the rest go on

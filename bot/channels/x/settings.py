@@ -15,6 +15,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 MIN_POLL_SECONDS = 3.0
 
 
+# POST /2/dm_conversations/with/:participant_id/messages, as X documents it: 200 requests per
+# 15 minutes and 1,000 per 24 hours per user (the organisation's account), 15,000 per 24 hours per
+# app. Lower them when the account's plan allows less (docs/X.md).
+DM_PER_15_MINUTES = 200
+DM_PER_24_HOURS = 1000
+
+
 class XSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="X_", env_file=".env", extra="ignore")
 
@@ -27,6 +34,8 @@ class XSettings(BaseSettings):
     poll_seconds: float = Field(default=15.0, ge=MIN_POLL_SECONDS)
     public_mention_replies: bool = False
     mentions_poll_seconds: float = Field(default=60.0, ge=15.0)
+    dm_per_15_minutes: int = Field(default=DM_PER_15_MINUTES, ge=1)  # DMs the outbox sends, at most
+    dm_per_24_hours: int = Field(default=DM_PER_24_HOURS, ge=1)
 
     @property
     def oauth1(self) -> tuple[str, str, str, str]:

@@ -175,7 +175,9 @@ def test_a_flood_gets_one_polite_note_and_every_message_is_answered(
     sqlite_services: Services, fake: FakeTelegram
 ) -> None:
     async def flow() -> None:
-        async with running(sqlite_services, fake):  # FLOOD_MESSAGES=8, FLOOD_SECONDS=30
+        # FLOOD_MESSAGES=8, FLOOD_SECONDS=30; twelve replies to one chat: throttled at 1/s they would
+        # take ten seconds, and the throttle has its own tests (test_throttling.py)
+        async with running(sqlite_services, fake, chat_messages_per_second=50):
             for i in range(11):
                 fake.push(fake.text(SAM, f"hello {i}"))
             await eventually(lambda: len(fake.texts(SAM)) >= 12, what="answers and note")

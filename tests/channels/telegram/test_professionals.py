@@ -248,3 +248,36 @@ def test_a_claimant_is_told_on_the_phone_when_an_admin_takes_over(
             assert notice == f"ada took over question #{qid} from you: Fenna is on leave"
 
     asyncio.run(flow())
+
+
+def test_a_reply_to_any_part_of_a_long_card_answers_its_question(
+    sqlite_services: Services, fake: FakeTelegram
+) -> None:
+    """A card over 4,096 characters goes out in parts; a Telegram reply to the first part (not
+    only to the last, which has the buttons) answers the citizen."""
+    services = sqlite_services
+    add_professional(services, "fenna", "fire_prevention_officer")
+    long_question = "I would like a fire safety inspection of my building. " + "It has many floors. " * 200
+
+    async def flow() -> None:
+        async with running(services, fake):
+            await _link(services, fake, FENNA, "fenna")
+            linked = len(fake.sent(FENNA))
+            fake.push(fake.text(SAM, long_question))
+            await eventually(
+                lambda: any(p.get("reply_markup") for p in fake.sent(FENNA)[linked:]), what="push"
+            )
+            parts = fake.sent(FENNA)[linked:]
+            assert len(parts) == 2 and all(len(p["text"]) <= 4096 for p in parts)
+            assert "fire safety inspection" in "".join(p["text"] for p in parts)
+            assert not parts[0].get("reply_markup") and parts[1].get("reply_markup")
+            first = fake.message(FENNA, parts[0]["_message_id"])
+            fake.push(fake.text(FENNA, "We can come by on Tuesday at 10:00.", reply_to=first))
+            await eventually(lambda: any("Tuesday" in t for t in fake.texts(SAM)), what="answer")
+            assert next(t for t in fake.texts(SAM) if "Tuesday" in t).startswith("We can come by on Tuesday")
+
+        with services.sessions() as session:
+            question = session.scalars(select(m.Question)).one()
+        assert question.status == "answered" and question.assignee == "fenna"
+
+    asyncio.run(flow())

@@ -31,10 +31,12 @@ def dm_send_url(participant: str) -> str:
 
 
 def event(event_id: int, text: str, sender: str = CITIZEN, *, to: str = OWN_ID,
-          created_at: str = "2026-03-01T10:00:00.000Z") -> dict[str, Any]:
+          created_at: str = "2026-03-01T10:00:00.000Z", **fields: Any) -> dict[str, Any]:
+    """A MessageCreate event; `fields` adds others, e.g. attachments={"media_keys": [...]} or
+    referenced_tweets=[{"id": ...}] (X API v2 dm_event.fields)."""
     low, high = sorted((sender, to), key=int)
     return {"id": str(event_id), "event_type": "MessageCreate", "text": text, "sender_id": sender,
-            "dm_conversation_id": f"{low}-{high}", "created_at": created_at}
+            "dm_conversation_id": f"{low}-{high}", "created_at": created_at, **fields}
 
 
 def page(events: list[dict[str, Any]], next_token: str | None = None) -> dict[str, Any]:
