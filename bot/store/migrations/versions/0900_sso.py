@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0900_sso"
-down_revision = "0500_curation"
+down_revision = "0700_outbox_priority"
 branch_labels = None
 depends_on = None
 
