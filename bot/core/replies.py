@@ -126,17 +126,21 @@ def render(
 
 
 def phrase_hours(hours: float, language: Language) -> str:
-    """24 -> "24 hours" / "24 uur"; 72 -> "3 days" / "3 dagen"; 0.5 -> "30 minutes"."""
+    """24 -> "24 hours" / "24 uur"; 72 -> "3 days" / "3 dagen"; 0.5 -> "30 minutes"; 8.5 ->
+    "8.5 hours" / "8,5 uur". A time left (95.8996) is rounded to the half hour first."""
     nl = language is Language.NL
     if hours < 1:
         minutes = max(1, round(hours * 60))
         return f"{minutes} {'minuten' if nl else 'minutes'}"
+    hours = round(hours * 2) / 2
     if hours >= 48 and hours % 24 == 0:
         days = int(hours // 24)
         return f"{days} {'dagen' if nl else 'days'}"
-    whole = int(hours) if float(hours).is_integer() else hours
-    unit = "uur" if nl else ("hour" if whole == 1 else "hours")
-    return f"{whole} {unit}"
+    number = f"{int(hours)}" if hours.is_integer() else f"{hours:.1f}"
+    if nl:
+        number = number.replace(".", ",")
+    unit = "uur" if nl else ("hour" if hours == 1 else "hours")
+    return f"{number} {unit}"
 
 
 _WEEKDAYS = {

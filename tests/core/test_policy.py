@@ -119,6 +119,10 @@ def test_nothing_predicted_routes_to_default() -> None:
 def test_phrase_hours() -> None:
     assert phrase_hours(24, Language.EN) == "24 hours"
     assert phrase_hours(72, Language.NL) == "3 dagen"
+    assert phrase_hours(8.5, Language.EN) == "8.5 hours" and phrase_hours(8.5, Language.NL) == "8,5 uur"
+    # a time left, as a Telegram card shows it: never "95.89957650111111 hours"
+    assert phrase_hours(95.89957650111111, Language.EN) == "4 days"
+    assert phrase_hours(3.2, Language.NL) == "3 uur" and phrase_hours(1.1, Language.EN) == "1 hour"
     assert phrase_hours(0.5, Language.EN) == "30 minutes"
     assert phrase_hours(1, Language.EN) == "1 hour"
 
