@@ -47,7 +47,10 @@ def test_a_rate_limit_waits_as_long_as_meta_says_then_sends_once(
             assert len(graph.requests) == 1  # paused: the prompt did not go either
             await eventually(lambda: len(graph.sent) == 2, timeout=30, what="both replies")
             assert graph.sent[0]["_at"] - refused_at >= 1.5
-        assert [i.status for i in items(services)] == ["sent", "sent"]
+            # the fake saw the request before the dispatcher marked the item: wait for the mark
+            await eventually(
+                lambda: [i.status for i in items(services)] == ["sent", "sent"], what="both marked sent"
+            )
         assert [i.attempts for i in items(services)] == [1, 1]  # a rate limit is not a failed attempt
 
     asyncio.run(flow())
