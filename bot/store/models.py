@@ -182,6 +182,8 @@ class Professional(Base):
     # unused one stops working at `password_expires_at` (bot.service.users).
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     password_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The console's language ("en", "nl"); None: not chosen, the browser's Accept-Language decides.
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class Citizen(Base):

@@ -27,15 +27,16 @@ from bot.web.auth import (
 )
 from bot.web.deps import ServicesDep
 from bot.web.templating import render
+from bot.web.i18n import Msg, msg
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
 desk_router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-DONE = {
-    "assigned": "Added as training examples. Retrain to let the model learn them.",
-    "known": "These questions were examples of that intent already: nothing changed.",
-    "created": "Intent created with these examples. Write its answer, then retrain.",
-    "rejected": "Suggestion rejected.",
+DONE: dict[str, Msg] = {
+    "assigned": msg("Added as training examples. Retrain to let the model learn them."),
+    "known": msg("These questions were examples of that intent already: nothing changed."),
+    "created": msg("Intent created with these examples. Write its answer, then retrain."),
+    "rejected": msg("Suggestion rejected."),
 }
 
 

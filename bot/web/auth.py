@@ -61,6 +61,7 @@ class User:
     csrf_token: str
     token_hash: str
     must_change_password: bool = False  # logged in with a one-time password: /account only
+    language: str | None = None  # the console's language they chose; None: the browser's
 
 
 def viewer_of(user: User) -> Viewer:
@@ -99,6 +100,7 @@ def _load(request: Request) -> User | None:
             web.csrf_token,
             web.token_hash,
             pro.must_change_password,
+            pro.language,
         )
 
 
