@@ -316,7 +316,9 @@ async def language(
 ) -> Response:
     """The console's language for this user; empty: follow the browser's Accept-Language."""
     if language and language not in LANGUAGES:
-        return await account(request, svc, user, status_code=400, flash=msg("Unknown language."), flash_kind="error")
+        return await account(
+            request, svc, user, status_code=400, flash=msg("Unknown language."), flash_kind="error"
+        )
     chosen = language or None
     await asyncio.to_thread(set_language, svc, user, chosen)
     request.state.user = replace(user, language=chosen)  # this page already in the new language

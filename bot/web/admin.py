@@ -24,8 +24,8 @@ from bot.store import models as m
 from bot.store import team
 from bot.web.auth import User, require_admin, verify_csrf
 from bot.web.deps import ServicesDep
-from bot.web.templating import render
 from bot.web.i18n import Msg, msg
+from bot.web.templating import render
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
 

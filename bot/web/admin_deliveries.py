@@ -16,8 +16,8 @@ from bot.service.outbox import Dispatcher
 from bot.web.admin import Admin
 from bot.web.auth import require_admin, verify_csrf
 from bot.web.deps import DispatcherDep, ServicesDep
-from bot.web.templating import render
 from bot.web.i18n import Msg, msg
+from bot.web.templating import render
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
 

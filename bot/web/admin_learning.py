@@ -26,8 +26,8 @@ from bot.web.auth import (
     viewer_of,
 )
 from bot.web.deps import ServicesDep
-from bot.web.templating import render
 from bot.web.i18n import Msg, msg
+from bot.web.templating import render
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
 desk_router = APIRouter(dependencies=[Depends(verify_csrf)])

@@ -15,8 +15,8 @@ from bot.service.users import ONE_TIME_HOURS
 from bot.web.admin import Admin, attempt, unstaffed
 from bot.web.auth import require_admin, verify_csrf
 from bot.web.deps import ServicesDep
-from bot.web.templating import render
 from bot.web.i18n import Msg, msg
+from bot.web.templating import render
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
 

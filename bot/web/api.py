@@ -269,9 +269,8 @@ def create_app(services: Services | None = None) -> FastAPI:
         from bot.web.console_part import wants_page
 
         if wants_page(request):  # an officer who mistyped an address: a page, not JSON
-            from bot.web.templating import render
-
             from bot.web.i18n import msg
+            from bot.web.templating import render
 
             where = ", ".join(str(e["loc"][-1]) for e in errors if e["loc"]) or "?"
             return render(request, "error.html", status_code=422, status=422,

@@ -17,9 +17,9 @@ from bot.app import Services
 from bot.config import Settings
 from bot.web import account, chat, desk
 from bot.web.events import Broadcaster
+from bot.web.i18n import Msg, msg
 from bot.web.plugins import Stop
 from bot.web.security import AnonCookie, SecurityHeaders
-from bot.web.i18n import Msg, msg
 
 STATIC_DIR = Path(__file__).parent / "static"
 

@@ -40,7 +40,7 @@ def weekday(value: datetime, language: str) -> str:
 
 
 def when(value: datetime | None, zone: str | None, language: str = DEFAULT) -> str:
-    """"08 Dec 17:00 CET" / "08 dec 17:00 CET": day, month, time and the zone's abbreviation."""
+    """ "08 Dec 17:00 CET" / "08 dec 17:00 CET": day, month, time and the zone's abbreviation."""
     if value is None:
         return ""
     moment = local(value, zone)
@@ -56,7 +56,7 @@ def day(value: datetime | None, language: str = DEFAULT, year: bool = False) -> 
 
 
 def relative(value: datetime, now: datetime) -> Msg | None:
-    """"just now", "12 min ago", "in 3 h" ... for a moment within a day of `now`; None further away.
+    """ "just now", "12 min ago", "in 3 h" ... for a moment within a day of `now`; None further away.
 
     Minutes and hours are whole and rounded down: 59 s is "just now", 60 s "1 min ago", 3599 s
     "59 min ago", 3600 s "1 h ago", 86399 s "23 h ago", a day or more None.

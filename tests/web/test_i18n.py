@@ -165,7 +165,9 @@ def test_a_user_who_chose_dutch_gets_the_queue_and_question_in_dutch(services, a
     question = app_client.get(f"/questions/{qid}", headers=EN).text
     assert 'id="claim">Oppakken</button>' in question and "<h2>Beantwoorden</h2>" in question
     # a recent moment is relative, with the absolute time (Dutch month, TIMEZONE) in its title
-    received = re.search(r"<dt>Ontvangen</dt><dd><time datetime=\"[^\"]+\" title=\"([^\"]+)\">([^<]+)</time>", question)
+    received = re.search(
+        r"<dt>Ontvangen</dt><dd><time datetime=\"[^\"]+\" title=\"([^\"]+)\">([^<]+)</time>", question
+    )
     assert received, question
     assert re.fullmatch(r"\d\d [a-z]{3} \d\d:\d\d CES?T", received.group(1)), received.group(1)
     assert received.group(2) in ("zojuist", "1 min geleden")
@@ -194,7 +196,12 @@ def test_the_login_page_and_its_messages_follow_the_browser(services, app_client
     assert '<html lang="nl">' in page.text and "<h1>Inloggen</h1>" in page.text
     wrong = app_client.post(
         "/login",
-        data={"username": "bram", "password": "not it at all", "csrf_token": csrf_of(page.text), "next": "/queue"},
+        data={
+            "username": "bram",
+            "password": "not it at all",
+            "csrf_token": csrf_of(page.text),
+            "next": "/queue",
+        },
         headers=NL,
     )
     assert wrong.status_code == 401 and "Gebruikersnaam of wachtwoord klopt niet." in wrong.text
