@@ -118,6 +118,14 @@ def _label(context: Context, value: object) -> str:
 
 
 @pass_context
+def _role_label(context: Context, role: Any) -> str:
+    """A role row's name in the page's language (its English name when it has no Dutch one)."""
+    if context.get("ui_language") == "nl" and getattr(role, "name_nl", ""):
+        return str(role.name_nl)
+    return str(role.name_en)
+
+
+@pass_context
 def _day(context: Context, value: datetime | None, year: bool = False) -> str:
     return timefmt.day(value, context.get("ui_language") or DEFAULT, year=year)
 
@@ -136,6 +144,7 @@ _env.filters["when"] = _when
 _env.filters["ago"] = _ago
 _env.filters["day"] = _day
 _env.filters["label"] = _label
+_env.filters["role_label"] = _role_label
 _env.filters["hidden_label"] = hidden_label
 _env.filters["pct"] = lambda x: f"{float(x) * 100:.0f}%"
 
