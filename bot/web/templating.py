@@ -76,7 +76,27 @@ LABELS: dict[str, Msg] = {
     "retired": msg("retired"),
     "rejected": msg("rejected"),
     "discarded": msg("discarded"),
+    # why a question is on the Unrecognised page (bot.service.clustering.WHY_LABELS)
+    "unsure": msg("unsure"),
+    "out of scope": msg("out of scope"),
+    "default role": msg("default role"),
+    "no answer in that language": msg("no answer in that language"),
+    # the outcomes in the charts (bot.service.svg_charts.LABELS)
+    "routed": msg("routed"),
+    "emergency": msg("emergency"),
 }
+
+
+def word(value: str, t: gettext.NullTranslations) -> str:
+    """`value` as a word of LABELS in the catalogue `t` (for Python code: chart legends)."""
+    found = LABELS.get(value)
+    return found.text(t) if found is not None else value.replace("_", " ")
+
+
+def page_language_of(request: Request) -> str:
+    """The language `render` uses for this request (the user's choice, else the browser's)."""
+    user = optional_user(request)
+    return page_language(user.language if user else None, request.headers.get("accept-language"))
 
 
 def _t(context: Context) -> gettext.NullTranslations:
@@ -113,8 +133,7 @@ def _ago(context: Context, value: datetime | None) -> Markup:
 
 @pass_context
 def _label(context: Context, value: object) -> str:
-    word = LABELS.get(str(value))
-    return word.text(_t(context)) if word is not None else str(value).replace("_", " ")
+    return word(str(value), _t(context))
 
 
 @pass_context
@@ -173,7 +192,7 @@ def render(
     **ctx: Any,
 ) -> Response:
     user = optional_user(request)
-    language = page_language(user.language if user else None, request.headers.get("accept-language"))
+    language = page_language_of(request)
     t = translations(language)
     context = {
         "user": user,

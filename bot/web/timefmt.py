@@ -6,7 +6,7 @@ Pure functions of (moment, zone, language, now); `bot.web.templating` wraps them
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_day_names, get_month_names
@@ -25,14 +25,14 @@ def local(value: datetime, zone: str | None) -> datetime:
     return _aware(value).astimezone(ZoneInfo(zone or DEFAULT_ZONE))
 
 
-def month(value: datetime, language: str) -> str:
+def month(value: date, language: str) -> str:
     """The abbreviated month: "Dec" in English, "dec" in Dutch (Babel's CLDR names, no dot)."""
     if language == DEFAULT:
         return value.strftime("%b")
     return str(get_month_names("abbreviated", locale=language)[value.month]).rstrip(".")
 
 
-def weekday(value: datetime, language: str) -> str:
+def weekday(value: date, language: str) -> str:
     """The abbreviated weekday: "Mon" / "ma"."""
     if language == DEFAULT:
         return value.strftime("%a")
@@ -47,7 +47,7 @@ def when(value: datetime | None, zone: str | None, language: str = DEFAULT) -> s
     return f"{moment:%d} {month(moment, language)} {moment:%H:%M %Z}"
 
 
-def day(value: datetime | None, language: str = DEFAULT, year: bool = False) -> str:
+def day(value: date | None, language: str = DEFAULT, year: bool = False) -> str:
     """A calendar day as printed: "08 Dec" (or "08 Dec 2026")."""
     if value is None:
         return ""
