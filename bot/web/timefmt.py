@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import get_day_names, get_month_names
+from babel.dates import get_month_names
 
 from bot.core.calendar import DEFAULT_ZONE
 from bot.web.i18n import DEFAULT, Msg, msg
@@ -30,13 +30,6 @@ def month(value: date, language: str) -> str:
     if language == DEFAULT:
         return value.strftime("%b")
     return str(get_month_names("abbreviated", locale=language)[value.month]).rstrip(".")
-
-
-def weekday(value: date, language: str) -> str:
-    """The abbreviated weekday: "Mon" / "ma"."""
-    if language == DEFAULT:
-        return value.strftime("%a")
-    return str(get_day_names("abbreviated", locale=language)[value.weekday()]).rstrip(".")
 
 
 def when(value: datetime | None, zone: str | None, language: str = DEFAULT) -> str:
