@@ -14,8 +14,8 @@ from babel.messages.pofile import read_po
 from sqlalchemy import select
 
 from bot.store import models as m
-from bot.web import timefmt
-from bot.web.i18n import LOCALE_DIR, browser_language, page_language, po_path, translations
+from bot.web import service_texts, timefmt
+from bot.web.i18n import LOCALE_DIR, Msg, browser_language, page_language, po_path, translations
 from tests.web.conftest import csrf_of, login, make_question, make_user, switch_to
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -238,3 +238,24 @@ def test_error_pages_follow_the_language(services, app_client) -> None:  # type:
     assert "Deze pagina is alleen voor beheerders." in page.text
     odd = app_client.get("/questions/abc")
     assert odd.status_code == 422 and "Dat adres klopt niet helemaal" in odd.text
+
+
+def test_refusals_worded_by_the_service_are_shown_in_the_page_language() -> None:
+    found = service_texts.known("unknown placeholder {emergency_numbr}: the citizen would read it as it is")
+    assert isinstance(found, Msg)
+    assert found.text(translations("nl")) == (
+        "Onbekend invulveld {emergency_numbr}: de inwoner zou het letterlijk zo lezen."
+    )
+    assert str(service_texts.known("fiona has claimed this question")) == "fiona has claimed this question."
+    assert service_texts.known("a refusal nobody listed") == "a refusal nobody listed"
+
+
+def test_a_dutch_professional_reads_the_reply_preview_refusal_in_dutch(services, app_client) -> None:  # type: ignore[no-untyped-def]
+    make_user(services, "ilse", roles=POLICE)
+    _set_language(services, "ilse", "nl")
+    qid = make_question(services, POLICE, "Wie kan ik bellen over overlast?", language="nl")
+    token = login(app_client, "ilse")
+    preview = app_client.post(
+        f"/questions/{qid}/preview", data={"text": "Bel {emergency_numbr}", "csrf_token": token}
+    )
+    assert "Onbekend invulveld {emergency_numbr}" in preview.text, preview.text
