@@ -36,7 +36,8 @@ lint: setup
 # .po files as they are, and tests/web/test_i18n.py fails on an untranslated one).
 LOCALE := bot/web/locale
 messages: setup
-	$(BIN)/pybabel extract -F babel.cfg -k msg --no-wrap --sort-by-file -o $(LOCALE)/messages.pot bot/web
+	$(BIN)/pybabel extract -F babel.cfg -k msg --no-wrap --sort-by-file --project="Citizen triage console" \
+		--copyright-holder="the project" -o $(LOCALE)/messages.pot bot/web
 	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) --no-wrap --ignore-obsolete --no-fuzzy-matching
 
 # Benchmarks (never part of `make test`): bench/README.md; results in bench/results/.
