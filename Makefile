@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 export TRIAGE_DATA_DIR ?= var
 
-.PHONY: setup serve init test test-fast lint bench rasa soak audit clean lock oidc-provider
+.PHONY: setup serve init test test-fast lint bench rasa soak audit clean lock oidc-provider messages
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,15 @@ test-fast: setup $(OIDC_STAMP)
 lint: setup
 	$(BIN)/ruff check bot
 	$(BIN)/mypy
+
+# The console's translations (bot/web/i18n.py): re-extract every marked string into the template
+# and merge it into each language's .po (then translate the new, empty msgstrs; the app reads the
+# .po files as they are, and tests/web/test_i18n.py fails on an untranslated one).
+LOCALE := bot/web/locale
+messages: setup
+	$(BIN)/pybabel extract -F babel.cfg -k msg --no-wrap --sort-by-file --project="Citizen triage console" \
+		--copyright-holder="the project" -o $(LOCALE)/messages.pot bot/web
+	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) --no-wrap --ignore-obsolete --no-fuzzy-matching
 
 # Benchmarks (never part of `make test`): bench/README.md; results in bench/results/.
 # BENCH_RASA=0 skips Rasa; the embeddings rows need `pip install -e '.[embeddings]'`.

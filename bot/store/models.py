@@ -189,6 +189,8 @@ class Professional(Base):
     oidc_subject: Mapped[str | None] = mapped_column(String(255))
     # An admin can turn the local password off (an SSO user then signs in only through SSO).
     password_login: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The console's language ("en", "nl"); None: not chosen, the browser's Accept-Language decides.
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class Citizen(Base):

@@ -7,6 +7,7 @@ for `WINDOW` (counted from the failure that locked it), whatever the password; t
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -31,6 +32,7 @@ from bot.web.auth import (
     verify_csrf,
 )
 from bot.web.deps import ServicesDep
+from bot.web.i18n import LANGUAGES, NAMES, Msg, browser_language, msg
 from bot.web.templating import render
 
 MAX_FAILURES = 5
@@ -38,6 +40,15 @@ WINDOW = timedelta(minutes=15)
 _DUMMY_HASH = users.hash_password("not-a-real-password-for-timing")
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
+
+
+# The lockout message, singular and plural ("1 minute", "5 minutes").
+LOCKED_ONE = msg("Too many failed attempts for this account. Try again in %(minutes)s minute.")
+LOCKED_MANY = msg("Too many failed attempts for this account. Try again in %(minutes)s minutes.")
+
+
+def locked_out(minutes: int) -> Msg:
+    return Msg((LOCKED_ONE if minutes == 1 else LOCKED_MANY).msgid, {"minutes": minutes})
 
 
 def locked_until(session, username: str, now: datetime) -> datetime | None:  # type: ignore[no-untyped-def]
@@ -72,7 +83,7 @@ def locked_until(session, username: str, now: datetime) -> datetime | None:  # t
 
 def attempt_login(
     services: Services, username: str, password: str, remote: str | None
-) -> tuple[int | None, str | None]:
+) -> tuple[int | None, Msg | None]:
     """(professional id, None) on success, (None, message) otherwise. Records the attempt."""
     username = username.strip().lower()[:80]
     now = datetime.now(UTC)
@@ -80,22 +91,20 @@ def attempt_login(
         until = locked_until(session, username, now)
         if until is not None:
             minutes = max(1, int((until - now).total_seconds() // 60) + 1)
-            return None, (
-                f"Too many failed attempts for this account. Try again in {minutes} "
-                f"minute{'s' if minutes != 1 else ''}."
-            )
+            return None, locked_out(minutes)
         pro = users.find(session, username)
         ok = users.verify_password(pro.password_hash if pro else _DUMMY_HASH, password)
         ok = ok and pro is not None and pro.active and pro.password_login
         late = ok and pro is not None and users.expired(pro, now)
         session.add(m.LoginAttempt(username=username, remote=remote, success=ok and not late, created_at=now))
         if not ok or pro is None:
-            return None, "Wrong username or password."
+            return None, msg("Wrong username or password.")
         if late:  # the right password, but a one-time one nobody used in time
             audit(session, pro.username, "login.expired_password", f"user:{pro.username}")
-            return None, (
-                f"This one-time password has expired (they work for {users.ONE_TIME_HOURS} hours). "
-                "Ask an admin for a new one."
+            return None, msg(
+                "This one-time password has expired (they work for %(hours)s hours). "
+                "Ask an admin for a new one.",
+                hours=users.ONE_TIME_HOURS,
             )
         audit(session, pro.username, "login", f"user:{pro.username}")
         return pro.id, None
@@ -129,7 +138,7 @@ async def login(
         return render(
             request,
             "login.html",
-            status_code=429 if "Too many" in (error or "") else 401,
+            status_code=429 if error and error.msgid in (LOCKED_ONE.msgid, LOCKED_MANY.msgid) else 401,
             next=safe_next(next),
             username=username,
             flash=error,
@@ -183,6 +192,8 @@ async def account(
         telegram_linked=linked,
         telegram_on="telegram" in svc.channel_health,
         link_minutes=linking.VALID_MINUTES,
+        language_names=NAMES,
+        browser_language=browser_language(request.headers.get("accept-language")),
         **({"must_change": user.must_change_password} | extra),
     )
 
@@ -226,22 +237,22 @@ async def telegram_unlink(
 ) -> Response:
     await asyncio.to_thread(_unlink_telegram, svc, user)
     return await account(
-        request, svc, user, flash="Your Telegram account is no longer linked.", flash_kind="ok"
+        request, svc, user, flash=msg("Your Telegram account is no longer linked."), flash_kind="ok"
     )
 
 
-def change_password(services: Services, user: User, current: str, new: str, repeat: str) -> str | None:
+def change_password(services: Services, user: User, current: str, new: str, repeat: str) -> Msg | None:
     """None on success, else the message to show. Other sessions of the user end."""
     if new != repeat:
-        return "The new passwords do not match."
+        return msg("The new passwords do not match.")
     if len(new) < users.MIN_PASSWORD:
-        return f"The new password needs at least {users.MIN_PASSWORD} characters."
+        return msg("The new password needs at least %(n)s characters.", n=users.MIN_PASSWORD)
     if new == current:
-        return "Choose a new password, not the one you have now."
+        return msg("Choose a new password, not the one you have now.")
     with services.sessions.begin() as session:
         pro = session.get(m.Professional, user.id)
         if pro is None or not users.verify_password(pro.password_hash, current):
-            return "The current password is wrong."
+            return msg("The current password is wrong.")
         users.set_password(pro, new, one_time=False)
         session.execute(
             delete(m.WebSession).where(
@@ -268,7 +279,34 @@ async def password(
         request,
         svc,
         user,
-        flash="Your password was changed. Other sessions were logged out.",
+        flash=msg("Your password was changed. Other sessions were logged out."),
         flash_kind="ok",
         must_change=False,
+    )
+
+
+def set_language(services: Services, user: User, language: str | None) -> None:
+    with services.sessions.begin() as session:
+        pro = session.get(m.Professional, user.id)
+        if pro is not None:
+            pro.language = language
+
+
+@router.post("/account/language")
+async def language(
+    request: Request,
+    svc: ServicesDep,
+    user: Annotated[User, Depends(current_user)],
+    language: Annotated[str, Form()] = "",
+) -> Response:
+    """The console's language for this user; empty: follow the browser's Accept-Language."""
+    if language and language not in LANGUAGES:
+        return await account(
+            request, svc, user, status_code=400, flash=msg("Unknown language."), flash_kind="error"
+        )
+    chosen = language or None
+    await asyncio.to_thread(set_language, svc, user, chosen)
+    request.state.user = replace(user, language=chosen)  # this page already in the new language
+    return await account(
+        request, svc, request.state.user, flash=msg("The console's language was saved."), flash_kind="ok"
     )

@@ -24,31 +24,34 @@ from bot.store import models as m
 from bot.store import team
 from bot.web.auth import User, require_admin, verify_csrf
 from bot.web.deps import ServicesDep
+from bot.web.i18n import Msg, msg
 from bot.web.templating import render
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
 
 Admin = Annotated[User, Depends(require_admin)]
 
-DONE = {
-    "intent": "Intent saved.",
-    "example": "Example added. Retrain to let the model learn it.",
-    "example_exists": "That example was already there: nothing changed.",
-    "removed": "Example removed. Retrain to let the model forget it.",
-    "moved": "Example moved. Retrain to let the model learn it.",
-    "draft": "Draft saved. Citizens get it once it is approved.",
-    "approved": "Approved: citizens get this version from now on.",
-    "discarded": "Draft discarded.",
-    "restored": "The earlier version is now a draft: check the difference, then approve it.",
-    "suggested": "The professional's reply is now a draft of this answer: check the difference "
-    "against what citizens get, then approve it.",
-    "required": "Saved: a draft without this line is flagged and needs an override to approve.",
-    "unrequired": "The line is no longer required.",
-    "in_step": "Marked as in step with the other language.",
+DONE: dict[str, Msg] = {
+    "intent": msg("Intent saved."),
+    "example": msg("Example added. Retrain to let the model learn it."),
+    "example_exists": msg("That example was already there: nothing changed."),
+    "removed": msg("Example removed. Retrain to let the model forget it."),
+    "moved": msg("Example moved. Retrain to let the model learn it."),
+    "draft": msg("Draft saved. Citizens get it once it is approved."),
+    "approved": msg("Approved: citizens get this version from now on."),
+    "discarded": msg("Draft discarded."),
+    "restored": msg("The earlier version is now a draft: check the difference, then approve it."),
+    "suggested": msg(
+        "The professional's reply is now a draft of this answer: check the difference "
+        "against what citizens get, then approve it."
+    ),
+    "required": msg("Saved: a draft without this line is flagged and needs an override to approve."),
+    "unrequired": msg("The line is no longer required."),
+    "in_step": msg("Marked as in step with the other language."),
 }
 
 
-def done_message(code: str) -> str | None:
+def done_message(code: str) -> Msg | None:
     return DONE.get(code)
 
 

@@ -11,11 +11,13 @@ from fastapi.responses import RedirectResponse, Response
 
 from bot.app import Services
 from bot.service import stats
-from bot.service.svg_charts import horizontal_bars, stacked_bars
+from bot.service.svg_charts import LABELS, horizontal_bars, stacked_bars
+from bot.web import timefmt
 from bot.web.admin import Admin, unstaffed
 from bot.web.auth import require_admin, verify_csrf
 from bot.web.deps import ServicesDep
-from bot.web.templating import render
+from bot.web.i18n import msg, translations
+from bot.web.templating import page_language_of, render, word
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
 
@@ -45,21 +47,24 @@ async def admin_home(user: Admin) -> Response:
 async def dashboard(request: Request, svc: ServicesDep, user: Admin, days: Days = 30) -> Response:
     board = await asyncio.to_thread(_board, svc, days)
     gaps = await asyncio.to_thread(_unstaffed, svc)
+    language = page_language_of(request)
+    t = translations(language)
     per_day = stacked_bars(
         [
             (
-                d.day.strftime("%d %b"),
+                timefmt.day(d.day, language),
                 {"answer": d.answer, "route": d.route, "emergency": d.emergency},
             )
             for d in board.days
         ],
-        f"Messages per day by outcome, last {days} days",
+        msg("Messages per day by outcome, last %(days)s days", days=days).text(t),
+        labels={key: word(label, t) for key, label in LABELS.items()},
     )
-    top = horizontal_bars([(name, float(n)) for name, n in board.top_intents], "Top intents")
+    top = horizontal_bars([(name, float(n)) for name, n in board.top_intents], msg("Top intents").text(t))
     timing = horizontal_bars(
-        [(t.role, round(t.median_hours or 0.0, 1)) for t in board.timings],
-        "Median working hours to the first reply per role",
-        value_format="{:g} h",
+        [(row.role, round(row.median_hours or 0.0, 1)) for row in board.timings],
+        msg("Median working hours to the first reply per role").text(t),
+        value_format="{:g} " + msg("h").text(t),
     )
     return render(
         request,

@@ -16,16 +16,17 @@ from bot.service.outbox import Dispatcher
 from bot.web.admin import Admin
 from bot.web.auth import require_admin, verify_csrf
 from bot.web.deps import DispatcherDep, ServicesDep
+from bot.web.i18n import Msg, msg
 from bot.web.templating import render
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
 
 ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-DONE = {"resent": "Queued to be sent again.", "confirmed": "Recorded as delivered."}
+DONE: dict[str, Msg] = {"resent": msg("Queued to be sent again."), "confirmed": msg("Recorded as delivered.")}
 
 
 def _page(
-    request: Request, svc: Services, status_code: int = 200, flash: str = "", kind: str = "ok"
+    request: Request, svc: Services, status_code: int = 200, flash: str | Msg = "", kind: str = "ok"
 ) -> Response:
     with svc.sessions() as session:
         items, total = deliveries.in_doubt(session)

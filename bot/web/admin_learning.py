@@ -26,16 +26,17 @@ from bot.web.auth import (
     viewer_of,
 )
 from bot.web.deps import ServicesDep
-from bot.web.templating import render
+from bot.web.i18n import Msg, msg, translations
+from bot.web.templating import page_language_of, render, word
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
 desk_router = APIRouter(dependencies=[Depends(verify_csrf)])
 
-DONE = {
-    "assigned": "Added as training examples. Retrain to let the model learn them.",
-    "known": "These questions were examples of that intent already: nothing changed.",
-    "created": "Intent created with these examples. Write its answer, then retrain.",
-    "rejected": "Suggestion rejected.",
+DONE: dict[str, Msg] = {
+    "assigned": msg("Added as training examples. Retrain to let the model learn them."),
+    "known": msg("These questions were examples of that intent already: nothing changed."),
+    "created": msg("Intent created with these examples. Write its answer, then retrain."),
+    "rejected": msg("Suggestion rejected."),
 }
 
 
@@ -61,12 +62,13 @@ def _unrecognised_page(
         per_day = clustering.totals(session, days)
         intents = [s.name for s in lib.intent_summaries(session)]
         roles = routing_admin.roles(session)
+    t = translations(page_language_of(request))
     chart = stacked_bars(
         per_day,
-        f"Questions the library did not answer per day, last {days} days",
+        msg("Questions the library did not answer per day, last %(days)s days", days=days).text(t),
         series=[w.value for w in clustering.Why],
         colours=WHY_COLOURS,
-        labels={w.value: label for w, label in clustering.WHY_LABELS.items()},
+        labels={w.value: word(label, t) for w, label in clustering.WHY_LABELS.items()},
     )
     return render(
         request,

@@ -15,11 +15,12 @@ from bot.service.users import ONE_TIME_HOURS
 from bot.web.admin import Admin, attempt, unstaffed
 from bot.web.auth import require_admin, verify_csrf
 from bot.web.deps import ServicesDep
+from bot.web.i18n import Msg, msg
 from bot.web.templating import render
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
 
-DONE = {"role": "Role saved.", "area": "Area saved.", "user": "User saved."}
+DONE: dict[str, Msg] = {"role": msg("Role saved."), "area": msg("Area saved."), "user": msg("User saved.")}
 
 
 def _team_page(request: Request, svc: Services, status_code: int = 200, **extra: Any) -> Response:

@@ -269,12 +269,13 @@ def create_app(services: Services | None = None) -> FastAPI:
         from bot.web.console_part import wants_page
 
         if wants_page(request):  # an officer who mistyped an address: a page, not JSON
+            from bot.web.i18n import msg
             from bot.web.templating import render
 
-            where = ", ".join(str(e["loc"][-1]) for e in errors if e["loc"]) or "the request"
+            where = ", ".join(str(e["loc"][-1]) for e in errors if e["loc"]) or "?"
             return render(request, "error.html", status_code=422, status=422,
-                          heading="That address is not quite right",
-                          message=f"The value of {where} is not valid here.")
+                          heading=msg("That address is not quite right"),
+                          message=msg("The value of %(where)s is not valid here.", where=where))
         return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
 
     @app.post("/api/v1/messages", response_model=DecisionOut, dependencies=[Depends(require_token)])

@@ -67,6 +67,7 @@ class User:
     must_change_password: bool = False  # logged in with a one-time password: /account only
     waiting: bool = False  # signed in through SSO without a role yet: /waiting only (bot.service.sso)
     oidc_id_token: str | None = None  # the provider's ID token of an SSO session (for logout)
+    language: str | None = None  # the console's language they chose; None: the browser's
 
 
 def viewer_of(user: User) -> Viewer:
@@ -107,6 +108,7 @@ def _load(request: Request) -> User | None:
             pro.must_change_password,
             sso.waiting(pro.roles, pro.is_admin, pro.oidc_subject),
             web.oidc_id_token,
+            pro.language,
         )
 
 

@@ -17,17 +17,30 @@ from bot.app import Services
 from bot.config import Settings
 from bot.web import account, chat, desk, sso
 from bot.web.events import Broadcaster
+from bot.web.i18n import Msg, msg
 from bot.web.plugins import Stop
 from bot.web.security import AnonCookie, SecurityHeaders
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-HEADINGS = {
-    403: "Not yours to see",
-    404: "Not found",
-    405: "Not allowed here",
-    409: "Someone was faster",
-    429: "Slow down a little",
+HEADINGS: dict[int, Msg] = {
+    403: msg("Not yours to see"),
+    404: msg("Not found"),
+    405: msg("Not allowed here"),
+    409: msg("Someone was faster"),
+    429: msg("Slow down a little"),
+}
+
+# The console's own refusals, translated on the error page (other details show as they are).
+DETAILS: dict[str, Msg] = {
+    "admins only": msg("This page is for admins only."),
+    "no such citizen": msg("There is no such citizen (any more)."),
+    "no such answer": msg("There is no such answer."),
+    "missing or wrong CSRF token; reload the page and try again": msg(
+        "This form has expired. Reload the page and try again."
+    ),
+    "Not Found": msg("There is no page at this address."),
+    "Method Not Allowed": msg("This address cannot be used this way."),
 }
 
 
@@ -47,14 +60,15 @@ async def error_page(request: Request, exc: Exception) -> Response:
         return await http_exception_handler(request, exc)
     from bot.web.templating import render
 
-    message = exc.detail if isinstance(exc.detail, str) else "This request could not be served."
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    message = DETAILS.get(detail or "") or detail or msg("This request could not be served.")
     return render(
         request,
         "error.html",
         status_code=exc.status_code,
         headers=dict(exc.headers or {}),
         status=exc.status_code,
-        heading=HEADINGS.get(exc.status_code, "Something is off"),
+        heading=HEADINGS.get(exc.status_code) or msg("Something is off"),
         message=message,
     )
 

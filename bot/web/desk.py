@@ -41,6 +41,7 @@ class Detail:
     notes: list[m.Note]
     decision: m.DecisionRecord | None
     role_name: str
+    role_name_nl: str  # the console shows the role in the page's language
     roles: list[m.Role]
     areas: list[m.Area]
     templates: list[tuple[str, str]]  # (intent, answer text) to start a reply from
@@ -49,6 +50,10 @@ class Detail:
     @property
     def role_names(self) -> dict[str, str]:
         return {r.slug: queue.signature_name(r.name_en) for r in self.roles}
+
+    @property
+    def role_names_nl(self) -> dict[str, str]:
+        return {r.slug: queue.signature_name(r.name_nl or r.name_en) for r in self.roles}
 
     @property
     def may_act(self) -> bool:
@@ -65,7 +70,12 @@ def _list(services: Services, viewer: Viewer, view: str) -> list[dict[str, Any]]
         library = services.triage.library(session)
         rows = queue.list_questions(session, viewer, VIEWS[view])
         return [
-            {"q": q, "role_name": queue.signature_name(library.role(q.role).name(Language.EN))} for q in rows
+            {
+                "q": q,
+                "role_name": queue.signature_name(library.role(q.role).name(Language.EN)),
+                "role_name_nl": queue.signature_name(library.role(q.role).name(Language.NL)),
+            }
+            for q in rows
         ]
 
 
@@ -93,6 +103,7 @@ def _detail(services: Services, viewer: Viewer, question_id: int) -> Detail:
             notes=list(question.notes),
             decision=decision,
             role_name=queue.signature_name(library.role(question.role).name(Language.EN)),
+            role_name_nl=queue.signature_name(library.role(question.role).name(Language.NL)),
             roles=list(session.scalars(select(m.Role).order_by(m.Role.slug))),
             areas=list(session.scalars(select(m.Area).order_by(m.Area.slug))),
             templates=[(name, text) for name, text in answers if text],

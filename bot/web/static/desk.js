@@ -18,7 +18,10 @@
       var due = Date.parse(el.getAttribute("data-due"));
       if (isNaN(due)) { return; }
       var left = due - now;
-      el.textContent = left >= 0 ? "due in " + phrase(left) : "overdue " + phrase(left);
+      // The words come translated from the page (data-due-in, data-overdue: "... {time} ...").
+      var words = left >= 0 ? el.getAttribute("data-due-in") || "due in {time}"
+                            : el.getAttribute("data-overdue") || "overdue {time}";
+      el.textContent = words.replace("{time}", phrase(left));
       el.classList.toggle("overdue", left < 0);
       el.classList.toggle("soon", left >= 0 && left < 3600 * 1000);
     });
