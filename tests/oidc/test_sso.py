@@ -40,7 +40,8 @@ def start(c: httpx.Client, server: SSOServer, next_: str = "/queue") -> str:
     """Our login page's button, then our redirect to the provider: its authorization URL."""
     page = c.get(f"{server.url}/login")
     assert 'id="sso-login"' in page.text and "Sign in with Politie Test" in page.text
-    assert "Inloggen met Politie Test" in page.text
+    dutch = c.get(f"{server.url}/login", headers={"Accept-Language": "nl-NL,nl;q=0.9,en;q=0.5"})
+    assert "Inloggen met Politie Test" in dutch.text
     response = c.get(f"{server.url}/login/oidc", params={"next": next_})
     assert response.status_code == 302, response.text[:300]
     return response.headers["location"]
@@ -150,7 +151,8 @@ def test_a_user_without_roles_waits_for_an_admin(sso_claims: SSOServer) -> None:
     assert queue.status_code == 303 and queue.headers["location"] == "/waiting"
     page = c.get(f"{sso_claims.url}/waiting")
     assert page.status_code == 200 and "An admin must give you a role" in page.text
-    assert "Een beheerder moet u eerst een rol geven" in page.text
+    dutch = c.get(f"{sso_claims.url}/waiting", headers={"Accept-Language": "nl"})
+    assert "Een beheerder moet je eerst een rol geven" in dutch.text
     assert c.get(f"{sso_claims.url}/queue/list", headers={"HX-Request": "true"}).status_code == 403
     admin, _ = local_admin(sso_claims)
     team = admin.get(f"{sso_claims.url}/admin/team")
