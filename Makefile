@@ -46,7 +46,8 @@ clean:
 
 # The long reliability runs (issue 8): SIGKILL crash soak on SQLite and PostgreSQL, 200 msg/s for
 # 60 s, 40,000 claims; three instances on PostgreSQL (issue 18): the poller leader SIGKILLed during
-# 2,000 Telegram updates, a rolling restart under 100 msg/s. Figures land in var/reliability/*.json (docs/RELIABILITY.md quotes them).
+# 2,000 Telegram updates, a rolling restart under 100 msg/s. Figures land in var/reliability/*.json
+# (docs/RELIABILITY.md quotes them).
 soak: setup
 	TRIAGE_SOAK=1 TEST_DB_TAG=soak_ $(BIN)/pytest -q -s tests/reliability/test_crash.py \
 		tests/reliability/test_load.py tests/reliability/test_concurrency.py \
