@@ -7,8 +7,8 @@
 
 Both take minutes (three instances start in about 80 s on 2 busy cores), so they run in `make soak`
 (TRIAGE_SOAK=1: 2,000 updates; run directly, 300); `make test` keeps the two-instance takeover
-(tests/reliability/test_fleet_pollers.py) and the live events (test_fleet_events.py). The figures land in var/reliability/fleet-*.json and
-docs/RELIABILITY.md quotes them.
+(tests/reliability/test_fleet_pollers.py) and the live events (test_fleet_events.py). The figures
+land in var/reliability/fleet-*.json and docs/RELIABILITY.md quotes them.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ pytestmark = pytest.mark.postgres
 SOAK = os.environ.get("TRIAGE_SOAK") == "1"
 REPORT = harness.PROJECT_ROOT / "var" / "reliability"
 FIRST_CHAT = 950_000
+POSTERS = 50
 
 
 def _write(name: str, report: dict) -> None:  # type: ignore[type-arg]
@@ -206,7 +207,9 @@ def run_rolling_restart(tmp_path, pg_url, engine, rate: float) -> dict:  # type:
     try:
         startup = _start_all(instances)
         urls = [s.url for s in instances]
-        posters = [FleetPoster(urls, rate / 4, f"roll{k}") for k in range(4)]
+        # many citizens, each waiting for their answer: enough of them to keep `rate` while a
+        # request takes a few hundred ms on a busy machine
+        posters = [FleetPoster(urls, rate / POSTERS, f"roll{k}") for k in range(POSTERS)]
         began = time.monotonic()
         for poster in posters:
             poster.start()
