@@ -138,7 +138,7 @@ def test_pg_tools_are_found() -> None:
         assert os.access(backups.pg_tool(tool), os.X_OK)
 
 
-def test_a_restore_on_a_host_without_the_models_folder_serves_the_model_from_the_database(services, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_restore_elsewhere_serves_the_model_from_the_database(services, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The database's copy of each model (bot.service.models_registry) is in the backup too: an
     instance whose data dir never held the file loads the restored active model, no training."""
     from bot.service.models_registry import train_from_db
