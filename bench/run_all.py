@@ -12,7 +12,7 @@ import time
 
 from bench.common import RESULTS, machine
 
-ORDER = ["library", "policy", "clinc150", "banking77", "service"]
+ORDER = ["library", "policy", "clinc150", "banking77", "service", "fleet"]
 
 
 def main(names: list[str]) -> None:

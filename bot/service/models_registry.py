@@ -1,18 +1,30 @@
-"""Training, storing and activating models of the embedded engine."""
+"""Training, storing and activating models of the embedded engine.
+
+A trained model is a file in the models folder of the host that trained it and, for the rest of
+a fleet, a copy in the database (`ModelBlob`): an instance on another host that sees a version
+activated writes that copy into its own models folder and loads it, so every instance serves the
+same model and none trains its own. When erasure deletes a model (`bot.service.provenance`), its
+database copy goes with it, and each instance deletes its own copy of the file once it sees the
+model that replaced it activated.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.nlu.engine import SklearnEngine, TrainResult, train
 from bot.store import models as m
 from bot.store.library_repo import training_data
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -28,6 +40,8 @@ def train_from_db(session: Session, models_dir: Path, activate: bool = True,
     path = result.engine.save(models_dir)
     session.add(m.ModelRecord(version=result.engine.version, engine=result.engine.name,
                               path=str(path.resolve()), metrics=metrics or {}, active=False))
+    session.flush()
+    session.add(m.ModelBlob(version=result.engine.version, data=path.read_bytes()))
     session.flush()
     if activate:
         activate_model(session, result.engine.version)
@@ -46,6 +60,47 @@ def active_model(session: Session, engine: str = "sklearn") -> m.ModelRecord | N
     ).first()
 
 
+def local_copy(models_dir: Path, version: str) -> Path:
+    """Where this host keeps the file of `version` (the trainer's own path is the same name)."""
+    return models_dir / f"{version}.pkl"
+
+
+def model_file(session: Session, version: str, models_dir: Path) -> Path | None:
+    """The file of `version` on this host: the models folder's copy, else the database's copy
+    written there; None when neither exists (a model recorded before the database kept copies)."""
+    path = local_copy(models_dir, version)
+    if path.exists():
+        return path
+    data = session.scalar(select(m.ModelBlob.data).where(m.ModelBlob.version == version))
+    if data is None:
+        return None
+    models_dir.mkdir(parents=True, exist_ok=True)
+    tmp = models_dir / f"{version}.{os.getpid()}.{threading.get_ident()}.tmp"
+    tmp.write_bytes(bytes(data))
+    tmp.replace(path)  # atomic: another process never loads half a file
+    log.info("model %s copied from the database into %s", version, models_dir)
+    return path
+
+
+def forget_blobs(session: Session, versions: list[str]) -> None:
+    """Delete the database's copies of `versions` (erasure; the caller deletes the files)."""
+    if versions:
+        session.execute(delete(m.ModelBlob).where(m.ModelBlob.version.in_(versions)))
+
+
+def remove_forgotten_copies(session: Session, models_dir: Path) -> list[str]:
+    """Delete this host's copies of the models erasure deleted (their records have no path)."""
+    removed = []
+    for version in session.scalars(select(m.ModelRecord.version).where(m.ModelRecord.path == "")):
+        path = local_copy(models_dir, version)
+        if path.exists():
+            path.unlink(missing_ok=True)
+            removed.append(version)
+    if removed:
+        log.info("deleted this host's copies of forgotten models %s", ", ".join(removed))
+    return removed
+
+
 class EngineHolder:
     """Holds the active model and swaps it when another version is activated (by any process)."""
 
@@ -57,6 +112,7 @@ class EngineHolder:
         self._engine: SklearnEngine | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
+        self._cleaned_for: str | None = None  # the active version after which copies were cleaned
 
     def get(self, session: Session) -> SklearnEngine:
         """The active model. Another process's activation is noticed within CHECK_SECONDS (one
@@ -67,19 +123,34 @@ class EngineHolder:
             return current
         record = active_model(session)
         self._checked = now
+        if record is not None and record.version != self._cleaned_for:
+            remove_forgotten_copies(session, self._models_dir)  # a retrain after erasure replaced them
+            self._cleaned_for = record.version
         if record is not None and current is not None and current.version == record.version:
             return current
         with self._lock:
             if record is None:
-                trained = train_from_db(session, self._models_dir)
-                self._engine = trained.result.engine
+                self._engine = self._train()
             elif self._engine is None or self._engine.version != record.version:
-                path = Path(record.path)
-                if path.exists():
-                    self._engine = SklearnEngine.load(path)
-                else:  # the data dir moved or was cleaned: retrain rather than fail
-                    self._engine = train_from_db(session, self._models_dir).result.engine
+                self._engine = self._load(session, record)
             return self._engine
+
+    def _load(self, session: Session, record: m.ModelRecord) -> SklearnEngine:
+        path = model_file(session, record.version, self._models_dir)
+        if path is None and record.path and Path(record.path).exists():
+            path = Path(record.path)  # recorded before the database kept copies, on this host
+        if path is not None:
+            return SklearnEngine.load(path)
+        # Neither here nor in the database (recorded before it kept copies, on another host):
+        # train and activate a model that every instance can load from now on.
+        log.warning("model %s is not on this host nor in the database: training a new one", record.version)
+        return self._train()
+
+    def _train(self) -> SklearnEngine:
+        """Train and activate, committed in a transaction of its own (the caller's session may
+        be a read that is never committed: the record and its copy must not be lost)."""
+        with self._sessions.begin() as session:
+            return train_from_db(session, self._models_dir).result.engine
 
     def set(self, engine: SklearnEngine) -> None:
         with self._lock:

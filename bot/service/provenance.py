@@ -9,8 +9,10 @@ A citizen's text is copied into the library in three ways, each recording where 
 
 `forget` removes the first, removes or unlinks the second, and marks the models: the active
 model is flagged for retraining (the admin confirms on the Retrain page or with
-`triage privacy erase --retrain`), and that retrain deletes the files of the marked models
-(`bot.service.retrain`). Audit entries about these copies hold ids only, never text.
+`triage privacy erase --retrain`), and that retrain deletes the files of the marked models and
+their copies in the database (`bot.service.retrain`); every other instance deletes its own copy
+of those files when it loads the new model (`bot.service.models_registry`). Audit entries about
+these copies hold ids only, never text.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
+from bot.service.models_registry import forget_blobs
 from bot.store import models as m
 from bot.store.library_repo import bump_library_version, get_state, set_state
 
@@ -119,6 +122,7 @@ def delete_marked_models(session: Session, mark: dict[str, Any], keep: str) -> l
             _remove(Path(record.path))
         record.path = ""
         gone.append(record.version)
+    forget_blobs(session, gone)  # the fleet's copy; each instance deletes its own file (models_registry)
     current = marked(session)
     if current is not None:
         # What is left: another engine's active model (its own next retrain replaces it) and,

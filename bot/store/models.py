@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -335,6 +336,20 @@ class ModelRecord(Base):
     path: Mapped[str] = mapped_column(String(500))
     metrics: Mapped[dict] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ModelBlob(Base):
+    """A trained embedded model's file, so that every instance (on any host) loads the same model:
+    an instance without the file writes it to its own models folder (bot.service.models_registry).
+    It is a copy of the model, and may hold citizens' words: erasure deletes it with the file
+    (bot.service.provenance)."""
+
+    __tablename__ = "model_blobs"
+    version: Mapped[str] = mapped_column(
+        ForeignKey("models.version", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

@@ -1,6 +1,7 @@
 """The console part: accounts, the professionals' desk, the citizen web chat, static files and
 the security middleware (installed with the app), and the live-update broadcaster (started in the
-lifespan). Listed in `bot.web.plugins.PARTS`."""
+lifespan; on PostgreSQL with the relay that carries other instances' events, bot.web.fleet_events).
+Listed in `bot.web.plugins.PARTS`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bot.app import Services
 from bot.config import Settings
 from bot.web import account, chat, desk, sso
 from bot.web.events import Broadcaster
+from bot.web.fleet_events import PgEventRelay
 from bot.web.i18n import Msg, msg
 from bot.web.plugins import Stop
 from bot.web.security import AnonCookie, SecurityHeaders
@@ -98,9 +100,19 @@ async def start(app: FastAPI, services: Services) -> Stop:
     broadcaster = Broadcaster()
     broadcaster.attach(services)
     app.state.broadcaster = broadcaster
+    relay = None
+    if not services.settings.db_url.startswith("sqlite"):  # other instances may share the database
+        relay = PgEventRelay(services.settings.db_url, broadcaster.listener, broadcaster.restart_streams)
+        relay.start()
+        services.triage.listeners.append(relay.publish)
+    app.state.event_relay = relay
 
     async def stop() -> None:
         broadcaster.detach(services)
+        if relay is not None:
+            if relay.publish in services.triage.listeners:
+                services.triage.listeners.remove(relay.publish)
+            await relay.stop()
         await broadcaster.close()
 
     return stop

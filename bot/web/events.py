@@ -50,6 +50,11 @@ class Broadcaster:
             with contextlib.suppress(asyncio.QueueFull):
                 queue.put_nowait(item)
 
+    def restart_streams(self) -> None:
+        """End every stream (on the loop's thread): each browser reconnects and re-fetches its
+        page, catching up on events this process may have missed (bot.web.fleet_events)."""
+        self._fan_out(None)
+
     async def close(self) -> None:
         self._fan_out(None)
 

@@ -31,7 +31,14 @@ ADMIN = Viewer("ada", is_admin=True)
 
 
 def tables_holding(url: str, needle: str) -> list[str]:
-    """Every table, every row, as text: the tables that hold `needle` (any case)."""
+    """Every table, every row, as text (binary columns, such as a model's file, as bytes): the
+    tables that hold `needle` (any case)."""
+
+    def holds(value: object) -> bool:
+        if isinstance(value, bytes | memoryview):
+            return needle.encode() in bytes(value).lower()
+        return needle in str(value).lower()
+
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
@@ -39,7 +46,7 @@ def tables_holding(url: str, needle: str) -> list[str]:
             return [
                 name
                 for name in names
-                if needle in str(conn.execute(text(f'SELECT * FROM "{name}"')).all()).lower()
+                if any(holds(value) for row in conn.execute(text(f'SELECT * FROM "{name}"')) for value in row)
             ]
     finally:
         engine.dispose()
@@ -85,7 +92,7 @@ def _teach_everything(services) -> tuple[int, int, Path]:  # type: ignore[no-unt
     assert {asked.message_id, alarm.message_id} <= sources  # each example knows where it came from
     assert MARKER not in audit_details  # example.add holds ids, never the text
     assert MARKER.encode() in trained.path.read_bytes()  # the model did learn the word
-    assert "training_examples" in tables_holding(services.settings.db_url, MARKER)
+    assert {"training_examples", "model_blobs"} <= set(tables_holding(services.settings.db_url, MARKER))
     return answer_id, old_version, trained.path
 
 
@@ -123,7 +130,8 @@ def test_erasure_without_retrain_marks_the_model_and_the_console_says_so(sqlite_
 
     assert result.exit_code == 0, result.output
     assert "learned from the removed words" in result.output
-    assert tables_holding(services.settings.db_url, MARKER) == []
+    # the marked model, in the database as in the models folder, stays until the retrain
+    assert tables_holding(services.settings.db_url, MARKER) == ["model_blobs"]
     with services.sessions() as s:
         mark = provenance.marked(s)
         assert mark is not None and active_model(s).version in mark["models"]
@@ -140,7 +148,8 @@ def test_the_retention_purge_reaches_the_same_copies(services):  # type: ignore[
 
     assert report.examples == 2
     # The approved answer stays as the organisation's reviewed text, no longer linked to anyone.
-    assert tables_holding(services.settings.db_url, MARKER) == ["answers"]
+    # (and the marked model's copy in the database stays until the retrain, as its file does)
+    assert tables_holding(services.settings.db_url, MARKER) == ["answers", "model_blobs"]
     with services.sessions() as s:
         kept = s.get(m.Answer, answer_id)
         assert kept.status == "approved" and kept.suggested_from_question is None
@@ -152,6 +161,7 @@ def test_the_retention_purge_reaches_the_same_copies(services):  # type: ignore[
         assert active_model(s).version != old_version and provenance.marked(s) is None
     assert not old_model.exists()
     assert files_holding(services.settings.models_dir, MARKER) == []
+    assert tables_holding(services.settings.db_url, MARKER) == ["answers"]
     again = retention.run(services.sessions, 90, now=datetime.now(UTC) + timedelta(days=91))
     assert again.examples == 0 and again.answers == 0  # idempotent
 
@@ -169,8 +179,8 @@ def test_the_console_erases_says_the_model_learned_the_words_and_retrains_on_req
         )
         assert done.status_code == 200 and 'id="retrain-needed"' in done.text
         assert 'id="retrain-needed"' in client.get("/admin/retrain").text
-        assert tables_holding(services.settings.db_url, MARKER) == []
-        assert old_model.exists()  # until the admin confirms
+        assert tables_holding(services.settings.db_url, MARKER) == ["model_blobs"]
+        assert old_model.exists()  # both copies of the model, until the admin confirms
         client.post("/admin/retrain", data={"csrf_token": csrf})
         for _ in range(600):
             with services.sessions() as s:
@@ -180,6 +190,7 @@ def test_the_console_erases_says_the_model_learned_the_words_and_retrains_on_req
         page = client.get("/admin/retrain").text
         assert 'id="retrain-needed"' not in page and retrain.PRIVACY_REASON in page
     assert not old_model.exists() and files_holding(services.settings.data_dir, MARKER) == []
+    assert tables_holding(services.settings.db_url, MARKER) == []
 
 
 def test_an_erasure_during_the_retrain_keeps_the_new_model_marked(sqlite_services):  # type: ignore[no-untyped-def]

@@ -136,3 +136,29 @@ def test_postgres_restore_waits_for_the_instances_to_stop(tmp_path, pg_url, trai
 def test_pg_tools_are_found() -> None:
     for tool in ("pg_dump", "pg_restore", "psql"):
         assert os.access(backups.pg_tool(tool), os.X_OK)
+
+
+def test_a_restore_elsewhere_serves_the_model_from_the_database(services, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The database's copy of each model (bot.service.models_registry) is in the backup too: an
+    instance whose data dir never held the file loads the restored active model, no training."""
+    from bot.service.models_registry import train_from_db
+
+    with services.sessions.begin() as session:
+        version = train_from_db(session, services.settings.models_dir).result.engine.version
+    archive = tmp_path / "nightly.tar.gz"
+    backups.create(services.settings, archive)
+    with services.sessions.begin() as session:  # after the backup: the model's copy is lost
+        session.execute(m.ModelBlob.__table__.delete())
+    services.db.dispose()
+    backups.restore(services.settings, archive)
+
+    other_host = tmp_path / "other-host"
+    other_host.mkdir()
+    again = make_services(other_host, services.settings.db_url, None, imported=True)
+    try:
+        with again.sessions() as session:
+            assert again.triage.engine(session).version == version
+            assert session.scalar(select(func.count()).select_from(m.ModelRecord)) == 1  # nothing trained
+        assert (again.settings.models_dir / f"{version}.pkl").exists()
+    finally:
+        again.db.dispose()

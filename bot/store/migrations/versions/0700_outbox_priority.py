@@ -2,7 +2,7 @@
 instead of reading every due item's JSON payload; existing emergency items are backfilled
 
 Revision ID: 0700_outbox_priority
-Revises: 0500_curation
+Revises: (see down_revision)
 Create Date: 2026-12-03
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0700_outbox_priority"
-down_revision = "0500_curation"
+down_revision = "0600_user_language"
 branch_labels = None
 depends_on = None
 

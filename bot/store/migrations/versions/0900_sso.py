@@ -2,7 +2,7 @@
 password an admin can turn off, and the ID token of an SSO session (for logout at the provider)
 
 Revision ID: 0900_sso
-Revises: 0500_curation
+Revises: (see down_revision)
 Create Date: 2026-12-03
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0900_sso"
-down_revision = "0700_outbox_priority"
+down_revision = "0800_model_blobs"
 branch_labels = None
 depends_on = None
 
