@@ -1,7 +1,7 @@
 """the console's language per user: "en", "nl", or NULL (not chosen: the browser decides)
 
 Revision ID: 0600_user_language
-Revises: (see down_revision)
+Revises: 0500_curation
 Create Date: 2026-12-03
 """
 

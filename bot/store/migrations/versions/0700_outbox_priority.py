@@ -2,7 +2,7 @@
 instead of reading every due item's JSON payload; existing emergency items are backfilled
 
 Revision ID: 0700_outbox_priority
-Revises: (see down_revision)
+Revises: 0600_user_language
 Create Date: 2026-12-03
 """
 

@@ -2,7 +2,7 @@
 host) loads the model that was activated instead of training its own
 
 Revision ID: 0800_model_blobs
-Revises: (see down_revision)
+Revises: 0700_outbox_priority
 Create Date: 2026-12-03
 """
 

@@ -2,7 +2,7 @@
 password an admin can turn off, and the ID token of an SSO session (for logout at the provider)
 
 Revision ID: 0900_sso
-Revises: (see down_revision)
+Revises: 0800_model_blobs
 Create Date: 2026-12-03
 """
 
