@@ -1,7 +1,7 @@
 """the outbox records what a channel reports later about a sent message (WhatsApp statuses)
 
 Revision ID: 0200_whatsapp
-Revises: 0004
+Revises: 0100_office_hours
 Create Date: 2026-12-03
 """
 

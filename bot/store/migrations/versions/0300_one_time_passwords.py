@@ -1,7 +1,7 @@
 """one-time passwords: a first (or reset) password must be changed at first login and expires
 
 Revision ID: 0300_one_time_passwords
-Revises: 0004
+Revises: 0200_whatsapp
 Create Date: 2026-12-03
 
 Professionals who never changed their password (no `password_change` in the audit log) are asked

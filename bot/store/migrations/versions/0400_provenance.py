@@ -2,7 +2,7 @@
 a message keeps its text as received (escaped) when it was not valid Unicode; audit entries and decision reasons written before this hold no message text any more
 
 Revision ID: 0400_provenance
-Revises: 0004
+Revises: 0300_one_time_passwords
 Create Date: 2026-12-03
 """
 

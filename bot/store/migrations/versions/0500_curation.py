@@ -2,7 +2,7 @@
 professionals' suggestions kept apart from drafts (status "suggested")
 
 Revision ID: 0500_curation
-Revises: 0004
+Revises: 0400_provenance
 Create Date: 2026-12-03
 """
 
