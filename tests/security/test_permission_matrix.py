@@ -48,6 +48,7 @@ STAFF = {
     "/events",
     "/account",
     "/account/password",
+    "/account/language",
     "/account/telegram/code",
     "/account/telegram/unlink",
 }
