@@ -44,6 +44,63 @@ KNOWN: tuple[tuple[re.Pattern[str], Msg], ...] = tuple(
             r"unknown placeholder \{(?P<name>\w+)\}: the citizen would read it as it is",
             msg("Unknown placeholder {%(name)s}: the citizen would read it as it is."),
         ),
+        # The library and the team (bot.service.library_admin, answer_checks, routing_admin, users)
+        (r"the answer is empty", msg("The answer is empty.")),
+        (r"the example is empty", msg("The example is empty.")),
+        (
+            r"unknown placeholder \{(?P<name>\w+)\}: citizens would read it as it is\. Use one of (?P<names>.+)",
+            msg("Unknown placeholder {%(name)s}: citizens would read it as it is. Use one of %(names)s."),
+        ),
+        (
+            r"version (?P<version>\d+) drops a required line: \u201c(?P<line>.+)\u201d\. Put it back, or "
+            r"approve with the override if citizens really should no longer read it",
+            msg(
+                "Version %(version)s drops a required line: \u201c%(line)s\u201d. Put it back, or approve "
+                "with the override if citizens really should no longer read it."
+            ),
+        ),
+        (r"only drafts can be discarded", msg("Only drafts can be discarded.")),
+        (r"this suggestion was already handled", msg("This suggestion was already handled.")),
+        (
+            r"reply to the question first, then suggest the reply",
+            msg("Reply to the question first, then suggest the reply."),
+        ),
+        (
+            r"intent '(?P<intent>\w+)' routes to a person; set its mode to answer first",
+            msg("Intent '%(intent)s' routes to a person; set its mode to answer first."),
+        ),
+        (r"intent '(?P<intent>\w+)' already exists", msg("Intent '%(intent)s' already exists.")),
+        (
+            r"intent name: letters, digits and _ only",
+            msg("Intent name: letters, digits and _ only."),
+        ),
+        (r"choose at least one question", msg("Choose at least one question.")),
+        (
+            r"choose or write the line the answer must keep",
+            msg("Choose or write the line the answer must keep."),
+        ),
+        (
+            r"nothing approved in this language yet: write a version first",
+            msg("Nothing approved in this language yet: write a version first."),
+        ),
+        (
+            r"a role needs an English and a Dutch display name",
+            msg("A role needs an English and a Dutch display name."),
+        ),
+        (
+            r"response-time promise: between 0 and 336 hours",
+            msg("Response-time promise: between 0 and 336 hours."),
+        ),
+        (r"an area needs a name", msg("An area needs a name.")),
+        (r"unknown role or area", msg("Unknown role or area.")),
+        (
+            r"you cannot remove your own admin rights or deactivate yourself",
+            msg("You cannot remove your own admin rights or deactivate yourself."),
+        ),
+        (
+            r"password: at least (?P<chars>\d+) characters",
+            msg("Password: at least %(chars)s characters."),
+        ),
     )
 )
 

@@ -248,6 +248,17 @@ def test_refusals_worded_by_the_service_are_shown_in_the_page_language() -> None
     )
     assert str(service_texts.known("fiona has claimed this question")) == "fiona has claimed this question."
     assert service_texts.known("a refusal nobody listed") == "a refusal nobody listed"
+    # the library's refusals an admin meets while curating
+    dropped = service_texts.known(
+        "version 4 drops a required line: \u201cCall 112.\u201d. Put it back, or approve with the"
+        " override if citizens really should no longer read it"
+    )
+    assert isinstance(dropped, Msg)
+    assert dropped.text(translations("nl")).startswith(
+        "Versie 4 laat een verplichte regel weg: \u201cCall 112.\u201d"
+    )
+    empty = service_texts.known("the answer is empty")
+    assert isinstance(empty, Msg) and empty.text(translations("nl")) == "Het antwoord is leeg."
 
 
 def test_a_dutch_professional_reads_the_reply_preview_refusal_in_dutch(services, app_client) -> None:  # type: ignore[no-untyped-def]
