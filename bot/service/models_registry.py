@@ -33,13 +33,21 @@ class Trained:
     path: Path
 
 
-def train_from_db(session: Session, models_dir: Path, activate: bool = True,
-                  metrics: dict | None = None) -> Trained:  # type: ignore[type-arg]
+def train_from_db(
+    session: Session, models_dir: Path, activate: bool = True, metrics: dict | None = None
+) -> Trained:  # type: ignore[type-arg]
     texts, labels = training_data(session)
     result = train(texts, labels)
     path = result.engine.save(models_dir)
-    session.add(m.ModelRecord(version=result.engine.version, engine=result.engine.name,
-                              path=str(path.resolve()), metrics=metrics or {}, active=False))
+    session.add(
+        m.ModelRecord(
+            version=result.engine.version,
+            engine=result.engine.name,
+            path=str(path.resolve()),
+            metrics=metrics or {},
+            active=False,
+        )
+    )
     session.flush()
     session.add(m.ModelBlob(version=result.engine.version, data=path.read_bytes()))
     session.flush()
@@ -50,8 +58,11 @@ def train_from_db(session: Session, models_dir: Path, activate: bool = True,
 
 def activate_model(session: Session, version: str, engine: str = "sklearn") -> None:
     """One active model per engine: the Rasa engine's active model is left alone."""
-    session.execute(update(m.ModelRecord).where(m.ModelRecord.engine == engine)
-                    .values(active=m.ModelRecord.version == version))
+    session.execute(
+        update(m.ModelRecord)
+        .where(m.ModelRecord.engine == engine)
+        .values(active=m.ModelRecord.version == version)
+    )
 
 
 def active_model(session: Session, engine: str = "sklearn") -> m.ModelRecord | None:
@@ -101,6 +112,16 @@ def remove_forgotten_copies(session: Session, models_dir: Path) -> list[str]:
     return removed
 
 
+def _holds_sqlite_write(session: Session) -> bool:
+    """Whether `session`'s SQLite connection is in a write transaction (pysqlite begins one at
+    the first INSERT/UPDATE/DELETE, not at a SELECT)."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite" or not session.in_transaction():
+        return False
+    driver = session.connection().connection.driver_connection
+    return bool(getattr(driver, "in_transaction", False))
+
+
 class EngineHolder:
     """Holds the active model and swaps it when another version is activated (by any process)."""
 
@@ -130,7 +151,7 @@ class EngineHolder:
             return current
         with self._lock:
             if record is None:
-                self._engine = self._train()
+                self._engine = self._train(session)
             elif self._engine is None or self._engine.version != record.version:
                 self._engine = self._load(session, record)
             return self._engine
@@ -144,13 +165,18 @@ class EngineHolder:
         # Neither here nor in the database (recorded before it kept copies, on another host):
         # train and activate a model that every instance can load from now on.
         log.warning("model %s is not on this host nor in the database: training a new one", record.version)
-        return self._train()
+        return self._train(session)
 
-    def _train(self) -> SklearnEngine:
+    def _train(self, session: Session) -> SklearnEngine:
         """Train and activate, committed in a transaction of its own (the caller's session may
-        be a read that is never committed: the record and its copy must not be lost)."""
-        with self._sessions.begin() as session:
+        be a read that is never committed: the record and its copy must not be lost). On SQLite,
+        when the caller's transaction has written (a message being decided), it holds the one
+        write lock and a transaction of our own would wait on it until the busy timeout: the
+        model is then trained in the caller's transaction and commits with its work."""
+        if _holds_sqlite_write(session):
             return train_from_db(session, self._models_dir).result.engine
+        with self._sessions.begin() as own:
+            return train_from_db(own, self._models_dir).result.engine
 
     def set(self, engine: SklearnEngine) -> None:
         with self._lock:
