@@ -48,7 +48,8 @@ KNOWN: tuple[tuple[re.Pattern[str], Msg], ...] = tuple(
         (r"the answer is empty", msg("The answer is empty.")),
         (r"the example is empty", msg("The example is empty.")),
         (
-            r"unknown placeholder \{(?P<name>\w+)\}: citizens would read it as it is\. Use one of (?P<names>.+)",
+            r"unknown placeholder \{(?P<name>\w+)\}: citizens would read it as it is\. "
+            r"Use one of (?P<names>.+)",
             msg("Unknown placeholder {%(name)s}: citizens would read it as it is. Use one of %(names)s."),
         ),
         (
