@@ -155,7 +155,7 @@ class Settings(BaseSettings):
         return Contacts(
             emergency_number=self.emergency_number,
             non_emergency_number=self.non_emergency_number,
-            municipality_url=self.municipality_url or "the municipality's website",
-            municipality_phone=self.municipality_phone or self.non_emergency_number,
+            municipality_url=self.municipality_url,  # unset: a phrase in the text's language
+            municipality_phone=self.municipality_phone,
             retention_days=self.retention_days,
         )

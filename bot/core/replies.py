@@ -28,14 +28,42 @@ class Contacts:
     municipality_phone: str = ""
     retention_days: int = 90
 
-    def values(self) -> dict[str, object]:
+    def values(self, language: Language = Language.EN) -> dict[str, object]:
+        """The placeholders' values. A municipality value the organisation has not set reads as
+        a plain phrase in the text's language ("de website van je gemeente"), never as another
+        organisation's number or an English phrase in a Dutch answer."""
+        unset = UNSET_MUNICIPALITY[language]
         return {
             "emergency_number": self.emergency_number,
             "non_emergency_number": self.non_emergency_number or self.emergency_number,
+            "municipality_url": self.municipality_url or unset["municipality_url"],
+            "municipality_phone": self.municipality_phone or unset["municipality_phone"],
+            "retention_days": self.retention_days,
+        }
+
+    def configured(self) -> dict[str, object]:
+        """Only the values the organisation set: a sent reply's words become placeholders again
+        (`bot.core.library.unfill`) only where they are a setting, never a stand-in phrase
+        such as "your municipality"."""
+        given: dict[str, object] = {
+            "emergency_number": self.emergency_number,
+            "non_emergency_number": self.non_emergency_number,
             "municipality_url": self.municipality_url,
             "municipality_phone": self.municipality_phone,
             "retention_days": self.retention_days,
         }
+        return {name: value for name, value in given.items() if value != ""}
+
+
+# What the answers say for MUNICIPALITY_URL and MUNICIPALITY_PHONE while they are not set
+# ("via {municipality_url} or call {municipality_phone}").
+UNSET_MUNICIPALITY = {
+    Language.EN: {
+        "municipality_url": "your municipality's website",
+        "municipality_phone": "your municipality",
+    },
+    Language.NL: {"municipality_url": "de website van je gemeente", "municipality_phone": "je gemeente"},
+}
 
 
 # The organisation's values every text may use; a text's own context may add more ({role_name}).
@@ -48,7 +76,7 @@ def buttons(choices: tuple[Choice, ...], library: Library, language: Language) -
 
 def say(said: Say, library: Library, language: Language, contacts: Contacts) -> Reply:
     """A text of the conversation (bot.core.conversation.Say) as the citizen receives it."""
-    text = library.text(said.key, language, **{**contacts.values(), **said.values})
+    text = library.text(said.key, language, **{**contacts.values(language), **said.values})
     return Reply(text, buttons=buttons(said.choices, library, language), kind=said.kind)
 
 
@@ -89,7 +117,7 @@ def render(
     is on duty on the role's whole escalation path, so the citizen is told "our team" (the
     admins answer) rather than a role nobody holds."""
     lang = decision.language
-    values = {**contacts.values(), "question_id": question_id or ""}
+    values = {**contacts.values(lang), "question_id": question_id or ""}
     if decision.action is Action.EMERGENCY:
         return [Reply(library.text("utter_emergency", lang, **values), kind=ReplyKind.EMERGENCY)]
     if decision.action is Action.SMALLTALK:

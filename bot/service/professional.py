@@ -14,8 +14,9 @@ from bot.service.queue import ClaimLost, QueueError, Viewer
 from bot.store import models as m
 
 
-def signed_reply(services: Services, session: Session, question: m.Question, text: str,
-                 author: m.Professional | None) -> str:
+def signed_reply(
+    services: Services, session: Session, question: m.Question, text: str, author: m.Professional | None
+) -> str:
     library = services.triage.library(session)
     language = Language(question.language)
     role_name = library.role(question.role).name(language)
@@ -26,8 +27,7 @@ def signed_reply(services: Services, session: Session, question: m.Question, tex
     return queue.signed(text, template, signer)
 
 
-def answer_in(session: Session, services: Services, viewer: Viewer, question_id: int,
-              text: str) -> m.Message:
+def answer_in(session: Session, services: Services, viewer: Viewer, question_id: int, text: str) -> m.Message:
     """Claim the question if it is still open, then send the signed answer through the outbox to
     the citizen's channel, in the caller's transaction: the one way a professional answers, from
     the console, the terminal or Telegram. Raises `ClaimLost` when a colleague has it."""
@@ -49,9 +49,9 @@ def preview(session: Session, services: Services, viewer: Viewer, question_id: i
     unknown = unknown_placeholders(text, ORGANISATION_PLACEHOLDERS)
     if unknown:
         raise QueueError(f"unknown placeholder {{{unknown[0]}}}: the citizen would read it as it is")
-    text = fill(text, services.settings.contacts.values())  # a reply started from a library answer
-    author = session.scalars(select(m.Professional).where(
-        m.Professional.username == viewer.username)).first()
+    # a reply started from a library answer, in the citizen's language
+    text = fill(text, services.settings.contacts.values(Language(question.language)))
+    author = session.scalars(select(m.Professional).where(m.Professional.username == viewer.username)).first()
     body = signed_reply(services, session, question, text, author)
     citizen = session.get(m.Citizen, question.citizen_id)
     if citizen is not None:  # WhatsApp after 24 h: a template, or a refusal that says what else

@@ -197,7 +197,7 @@ def suggest(
     """A professional offers their reply to the library; an admin reviews it."""
     try:
         with svc.sessions.begin() as session:
-            lib.suggest_from_reply(session, viewer_of(user), question_id, svc.settings.contacts.values())
+            lib.suggest_from_reply(session, viewer_of(user), question_id, svc.settings.contacts.configured())
     except NotAllowed as exc:
         raise HTTPException(403, str(exc)) from exc
     except QueueError as exc:

@@ -91,7 +91,7 @@ def load_messages(services: Services, anon: str, after: int = 0) -> list[ChatMes
 def texts(services: Services, language: Language) -> dict[str, str]:
     with services.sessions() as session:
         library = services.triage.library(session)
-        values = services.settings.contacts.values()
+        values = services.settings.contacts.values(language)
         return {k: library.text(f"utter_web_{k}", language, **values) for k in TEXT_KEYS}
 
 
@@ -130,9 +130,7 @@ def _done(request: Request, dispatcher: Dispatcher, lang: str) -> Response:
     dispatcher.wakeup.set()
     if _wants_json(request):
         return JSONResponse({"ok": True})
-    return RedirectResponse(
-        f"/chat?lang={lang}" if lang in ("en", "nl") else "/chat", status_code=303
-    )
+    return RedirectResponse(f"/chat?lang={lang}" if lang in ("en", "nl") else "/chat", status_code=303)
 
 
 @router.post("/send")
@@ -149,7 +147,8 @@ async def chat_send(
         hint = Language(lang) if lang in ("en", "nl") else None
         external = f"{anon}:{client_id}" if client_id else None
         await svc.intake.handle(
-            InboundMessage(Channel.WEB, anon, text, None, external_id=external, language_hint=hint))
+            InboundMessage(Channel.WEB, anon, text, None, external_id=external, language_hint=hint)
+        )
     return _done(request, dispatcher, lang)
 
 

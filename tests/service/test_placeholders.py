@@ -84,3 +84,46 @@ def test_an_unknown_area_says_how_to_make_one(services: Services) -> None:
 
     with services.sessions.begin() as s, pytest.raises(users.UserError, match="Roles and areas"):
         users.create(s, "jan", "a-long-password", roles="community_police_officer", areas="x")
+
+
+def test_an_unset_municipality_reads_as_a_phrase_in_the_answers_language(services: Services) -> None:
+    """MUNICIPALITY_URL and MUNICIPALITY_PHONE not set (a fresh `make serve`): a Dutch answer
+    said "via the municipality's website of bel 0900-8844", English words and the police's
+    number for the municipality. Now it names the citizen's municipality in their language."""
+    dutch = services.triage.handle(
+        InboundMessage(Channel.API, "nl1", "mijn paspoort is kwijt, waar meld ik dat")
+    )
+    text = dutch.replies[0].text
+    assert "via de website van je gemeente of bel je gemeente" in text, text
+    assert "0900" not in text and "municipality" not in text
+    english = services.triage.handle(
+        InboundMessage(Channel.API, "en1", "I lost my passport, where do I report it")
+    )
+    assert "via your municipality's website or call your municipality" in english.replies[0].text
+
+
+def test_a_set_municipality_is_used_in_every_language() -> None:
+    from bot.core.replies import Contacts
+    from bot.core.types import Language
+
+    contacts = Contacts(municipality_url="www.gemeente.example", municipality_phone="14 020")
+    for language in Language:
+        values = contacts.values(language)
+        assert (
+            values["municipality_url"] == "www.gemeente.example" and values["municipality_phone"] == "14 020"
+        )
+
+
+def test_only_set_values_turn_a_reply_back_into_placeholders() -> None:
+    """A professional's "contact your municipality" must not become {municipality_phone}, which
+    would read "contact 14 020" once the phone number is set."""
+    from bot.core.library import unfill
+    from bot.core.replies import Contacts
+
+    contacts = Contacts(non_emergency_number="0900-8844")
+    assert "municipality_phone" not in contacts.configured()
+    reply = "Please contact your municipality, or call 0900-8844."
+    assert (
+        unfill(reply, contacts.configured())
+        == "Please contact your municipality, or call {non_emergency_number}."
+    )
