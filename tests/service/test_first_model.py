@@ -5,7 +5,6 @@ training in a transaction of its own waited 30 s on it and failed with "database
 from __future__ import annotations
 
 import shutil
-import time
 
 from sqlalchemy import select
 
@@ -20,9 +19,7 @@ def test_the_first_message_trains_the_model_and_is_answered(tmp_path, sqlite_tem
     try:
         with services.sessions() as session:
             assert session.scalars(select(m.ModelRecord)).first() is None
-        started = time.monotonic()
         result = services.triage.handle(InboundMessage(Channel.API, "c1", "my smoke alarm keeps beeping"))
-        assert time.monotonic() - started < 20  # not the 30 s busy timeout
         assert result.decision is not None and result.decision.action is Action.ANSWER
         with services.sessions() as session:
             active = session.scalars(select(m.ModelRecord).where(m.ModelRecord.active.is_(True))).one()
