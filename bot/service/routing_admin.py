@@ -224,6 +224,8 @@ def update_professional(
         active,
         is_admin,
     )
+    if not is_admin:  # no longer an admin: the Team page's warning about a kept admin role ends
+        pro.sso_admin_kept_at = None
     if password_login is not None:
         pro.password_login = password_login
     if password_login is False:  # sessions opened with the password end with it

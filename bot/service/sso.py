@@ -3,15 +3,18 @@
 The pure part turns claims into a `Grant` (roles, areas, admin) by the configured `ClaimRules`;
 `sign_in` finds the professional by the provider's issuer and `sub` (never by e-mail: an e-mail
 address can be reassigned or claimed at another provider), creates one at the first login, and
-refuses a disabled account. The web side (bot/web/sso.py) runs the OpenID flow with Authlib.
+refuses a disabled account. A roles claim never takes the admin role from the last active admin:
+that sign-in keeps it, logs a warning and marks the user (`sso_admin_kept_at`) for the Team page's
+warning. The web side (bot/web/sso.py) runs the OpenID flow with Authlib.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -163,21 +166,51 @@ def sign_in(session: Session, issuer: str, claims: Mapping[str, Any], rules: Cla
     if not pro.active:
         audit(session, pro.username, "login.sso_refused", f"user:{pro.username}", {"reason": "inactive"})
         return SignIn(None, pro.username, "This account is disabled. Ask an admin if that is a mistake.")
+    kept = False
     if rules.roles_claim:
         known_roles = set(session.scalars(select(m.Role.slug)))
         known_areas = set(session.scalars(select(m.Area.slug)))
         grant = grant_from(claims, rules, known_roles, known_areas)
         if grant.ignored:
             log.info("SSO login of %s: ignored claim values %s", pro.username, ", ".join(grant.ignored))
-        pro.roles, pro.areas, pro.is_admin = ",".join(grant.roles), ",".join(grant.areas), grant.is_admin
+        kept = pro.is_admin and not grant.is_admin and not other_active_admins(session, pro.id)
+        if kept:
+            log.warning(
+                "SSO login of %s: the roles claim no longer gives the admin role, but %s is the last "
+                "active admin and keeps it; make someone else admin (Team page) or fix the claim",
+                pro.username,
+                pro.username,
+            )
+        pro.roles, pro.areas = ",".join(grant.roles), ",".join(grant.areas)
+        pro.is_admin = grant.is_admin or kept
+        pro.sso_admin_kept_at = datetime.now(UTC) if kept else None
     audit(
         session,
         pro.username,
         "login.sso",
         f"user:{pro.username}",
-        {"roles": pro.roles, "areas": pro.areas, "is_admin": pro.is_admin},
+        {"roles": pro.roles, "areas": pro.areas, "is_admin": pro.is_admin}
+        | ({"admin_kept": "last active admin"} if kept else {}),
     )
     return SignIn(pro.id, pro.username, created=created)
+
+
+def other_active_admins(session: Session, pro_id: int) -> int:
+    """How many active admins there are besides `pro_id`. The rows are locked (FOR UPDATE, in id
+    order; nothing on SQLite, whose writers queue anyway), so two last admins signing in at once
+    cannot both lose the role: the second one counts after the first has committed."""
+    ids = session.scalars(
+        select(m.Professional.id)
+        .where(m.Professional.active.is_(True), m.Professional.is_admin.is_(True))
+        .order_by(m.Professional.id)
+        .with_for_update()
+    ).all()
+    return len([i for i in ids if i != pro_id])
+
+
+def kept_admins(pros: Iterable[m.Professional]) -> list[m.Professional]:
+    """Those who are admin only because a claim would have left the organisation without one."""
+    return [p for p in pros if p.active and p.is_admin and p.sso_admin_kept_at is not None]
 
 
 def waiting(pro_roles: str, is_admin: bool, oidc_subject: str | None) -> bool:

@@ -190,6 +190,9 @@ class Professional(Base):
     oidc_subject: Mapped[str | None] = mapped_column(String(255))
     # An admin can turn the local password off (an SSO user then signs in only through SSO).
     password_login: Mapped[bool] = mapped_column(Boolean, default=True)
+    # When a sign-in last kept the admin role that the provider's roles claim no longer gives:
+    # they were the last active admin (bot.service.sso). None: the claim had its way.
+    sso_admin_kept_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The console's language ("en", "nl"); None: not chosen, the browser's Accept-Language decides.
     language: Mapped[str | None] = mapped_column(String(8))
 
@@ -346,9 +349,7 @@ class ModelBlob(Base):
     (bot.service.provenance)."""
 
     __tablename__ = "model_blobs"
-    version: Mapped[str] = mapped_column(
-        ForeignKey("models.version", ondelete="CASCADE"), primary_key=True
-    )
+    version: Mapped[str] = mapped_column(ForeignKey("models.version", ondelete="CASCADE"), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

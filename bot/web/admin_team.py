@@ -36,6 +36,7 @@ def _team_page(request: Request, svc: Services, status_code: int = 200, **extra:
         status_code=status_code,
         pros=pros,
         waiting=waiting,
+        kept_admins=sso.kept_admins(pros),
         roles_from_claim=bool(svc.settings.oidc and svc.settings.oidc_roles_claim),
         roles=roles,
         areas=areas,

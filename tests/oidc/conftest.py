@@ -76,6 +76,11 @@ ACCOUNTS = {
             "roles": [COMMUNITY],
         },
     },
+    # Her roles claim never holds the admin value: it must not take the role from the last admin.
+    "grace": {
+        "sub": "sub-grace-4e12",
+        "claims": {"name": "Grace Peters", "preferred_username": "grace@politie.example", "roles": [FIRE]},
+    },
     # Same e-mail and preferred username as a local account: must never be linked to it.
     "mallory": {
         "sub": "sub-mallory-66aa",

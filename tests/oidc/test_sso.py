@@ -5,10 +5,12 @@ logout at both ends, a disabled user refused."""
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from bot.service import users
@@ -158,6 +160,68 @@ def test_a_user_without_roles_waits_for_an_admin(sso_claims: SSOServer) -> None:
     team = admin.get(f"{sso_claims.url}/admin/team")
     waiting = team.text.split('id="waiting-users"', 1)[1].split("</section>", 1)[0]
     assert "Carol Bakker" in waiting and "Alice" not in waiting
+
+
+def test_the_roles_claim_never_takes_the_admin_role_from_the_last_active_admin(
+    sso_claims: SSOServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Grace is made admin here, but her claim has no admin value: while she is the only active
+    admin, her sign-in keeps the role (a warning in the log and on the Team page, en and nl);
+    once someone else is admin, her next sign-in follows the claim."""
+    local_admin(sso_claims)  # "boss", a local admin (the one who made her admin)
+    c = client()
+    assert sso_login(c, sso_claims, "grace").status_code == 303
+    pro = pro_by_sub(sso_claims, "grace")
+    assert pro is not None and not pro.is_admin and pro.roles == FIRE
+    with sso_claims.services.sessions.begin() as session:
+        session.get(m.Professional, pro.id).is_admin = True  # type: ignore[union-attr]
+        others = session.scalars(
+            select(m.Professional).where(
+                m.Professional.id != pro.id,
+                m.Professional.is_admin.is_(True),
+                m.Professional.active.is_(True),
+            )
+        ).all()
+        assert others, "the other admins this test lets go for a moment"
+        other_ids = [o.id for o in others]
+        for other in others:  # the other admins leave: Grace is the last active admin
+            other.active = False
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.service.sso"):
+            again = client()
+            assert sso_login(again, sso_claims, "grace", next_="/admin/team").status_code == 303
+        assert "grace is the last active admin and keeps it" in caplog.text
+        with sso_claims.services.sessions() as session:
+            found = session.get(m.Professional, pro.id)
+            assert found is not None and found.is_admin and found.roles == FIRE
+            assert found.sso_admin_kept_at is not None
+            detail = session.scalars(
+                select(m.AuditLog.detail)
+                .where(m.AuditLog.action == "login.sso", m.AuditLog.target == "user:grace")
+                .order_by(m.AuditLog.id.desc())
+            ).first()
+        assert detail is not None and detail["admin_kept"] == "last active admin" and detail["is_admin"]
+        team = again.get(f"{sso_claims.url}/admin/team")
+        assert team.status_code == 200
+        warning = team.text.split('id="admin-kept-grace"', 1)[1].split("</section>", 1)[0]
+        assert "Grace Peters is admin only because nobody else is" in warning
+        assert "Grace Peters is the last active admin" in warning and "Make someone else an admin" in warning
+        dutch = again.get(f"{sso_claims.url}/admin/team", headers={"Accept-Language": "nl"})
+        warning = dutch.text.split('id="admin-kept-grace"', 1)[1].split("</section>", 1)[0]
+        assert "Grace Peters is alleen beheerder omdat niemand anders het is" in warning
+        assert "Maak hieronder iemand anders beheerder" in warning
+    finally:
+        with sso_claims.services.sessions.begin() as session:
+            for other_id in other_ids:
+                session.get(m.Professional, other_id).active = True  # type: ignore[union-attr]
+    # Another admin is active again: her next sign-in follows the claim, and the warning is gone.
+    third = client()
+    assert sso_login(third, sso_claims, "grace").status_code == 303
+    with sso_claims.services.sessions() as session:
+        found = session.get(m.Professional, pro.id)
+        assert found is not None and not found.is_admin and found.sso_admin_kept_at is None
+    admin, _ = local_admin(sso_claims)
+    assert 'id="admin-kept-' not in admin.get(f"{sso_claims.url}/admin/team").text
 
 
 def test_a_tampered_state_is_refused(sso_claims: SSOServer) -> None:
