@@ -3,9 +3,11 @@
 The pure part turns claims into a `Grant` (roles, areas, admin) by the configured `ClaimRules`;
 `sign_in` finds the professional by the provider's issuer and `sub` (never by e-mail: an e-mail
 address can be reassigned or claimed at another provider), creates one at the first login, and
-refuses a disabled account. A roles claim never takes the admin role from the last active admin:
-that sign-in keeps it, logs a warning and marks the user (`sso_admin_kept_at`) for the Team page's
-warning. The web side (bot/web/sso.py) runs the OpenID flow with Authlib.
+refuses a disabled account. `link` attaches a provider identity to an existing (local) account
+at that user's own request, again by issuer and `sub` only. A roles claim never takes the admin
+role from the last active admin: that sign-in keeps it, logs a warning and marks the user
+(`sso_admin_kept_at`) for the Team page's warning. The web side (bot/web/sso.py) runs the OpenID
+flow with Authlib.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -216,3 +219,45 @@ def kept_admins(pros: Iterable[m.Professional]) -> list[m.Professional]:
 def waiting(pro_roles: str, is_admin: bool, oidc_subject: str | None) -> bool:
     """An SSO user with neither roles nor admin rights waits for an admin to give them a role."""
     return bool(oidc_subject) and not is_admin and not pro_roles
+
+
+class LinkOutcome(StrEnum):
+    """What linking an organisation account to one's own account came to (the Account page says it)."""
+
+    LINKED = "linked"
+    ALREADY = "already"  # this identity was already theirs
+    TAKEN = "taken"  # the identity belongs to another user: never moved
+    OTHER = "other"  # their account is linked to another identity already
+    FAILED = "failed"  # no `sub`, the flow did not check out, or the account is gone or disabled
+
+
+def link(session: Session, pro_id: int, issuer: str, claims: Mapping[str, Any]) -> LinkOutcome:
+    """Attach the identity (issuer, `sub`) of a validated ID token to professional `pro_id`, who
+    asked for it while signed in. Nothing else of theirs changes (username, roles, areas, history);
+    with a roles claim, their next SSO sign-in applies it as for everyone."""
+    subject = str(claims.get("sub") or "")
+    pro = session.get(m.Professional, pro_id)
+    if not subject or pro is None or not pro.active:
+        return LinkOutcome.FAILED
+    owner = session.scalars(
+        select(m.Professional).where(
+            m.Professional.oidc_issuer == issuer, m.Professional.oidc_subject == subject
+        )
+    ).first()
+    if owner is not None and owner.id == pro.id:
+        return LinkOutcome.ALREADY
+    if owner is not None or pro.oidc_subject:
+        outcome = LinkOutcome.TAKEN if owner is not None else LinkOutcome.OTHER
+        log.warning("SSO link for %s refused: %s", pro.username, outcome.value)
+        audit(
+            session,
+            pro.username,
+            "user.sso_link_refused",
+            f"user:{pro.username}",
+            {"reason": outcome.value, "issuer": issuer},
+        )
+        return outcome
+    pro.oidc_issuer, pro.oidc_subject = issuer, subject
+    session.flush()  # the (issuer, sub) pair is unique: a concurrent link fails here
+    audit(session, pro.username, "user.sso_linked", f"user:{pro.username}", {"issuer": issuer})
+    return LinkOutcome.LINKED

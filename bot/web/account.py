@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import delete, select
 
@@ -184,10 +184,14 @@ async def account(
 ) -> Response:
     """The account page with the password form and the Telegram link state."""
     linked = await asyncio.to_thread(_telegram_linked, svc, user)
+    sso_context = sso.account_context(request)
+    if sso_context:
+        sso_context["sso_identity"] = await asyncio.to_thread(sso.identity_of, svc, user.id)
     return render(
         request,
         "account.html",
         status_code=status_code,
+        **sso_context,
         min_length=users.MIN_PASSWORD,
         telegram_linked=linked,
         telegram_on="telegram" in svc.channel_health,
@@ -200,9 +204,13 @@ async def account(
 
 @router.get("/account")
 async def account_page(
-    request: Request, svc: ServicesDep, user: Annotated[User, Depends(current_user)]
+    request: Request,
+    svc: ServicesDep,
+    user: Annotated[User, Depends(current_user)],
+    sso_result: Annotated[str, Query(alias="sso")] = "",
 ) -> Response:
-    return await account(request, svc, user)
+    """`?sso=...`: how linking the organisation account went (bot.web.sso.LINK_RESULTS)."""
+    return await account(request, svc, user, **sso.link_flash(request, sso_result))
 
 
 def _issue_link_code(services: Services, user: User) -> str:

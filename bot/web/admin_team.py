@@ -38,6 +38,7 @@ def _team_page(request: Request, svc: Services, status_code: int = 200, **extra:
         waiting=waiting,
         kept_admins=sso.kept_admins(pros),
         roles_from_claim=bool(svc.settings.oidc and svc.settings.oidc_roles_claim),
+        sso_on=svc.settings.oidc,
         roles=roles,
         areas=areas,
         unstaffed=gaps,

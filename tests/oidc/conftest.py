@@ -81,6 +81,11 @@ ACCOUNTS = {
         "sub": "sub-grace-4e12",
         "claims": {"name": "Grace Peters", "preferred_username": "grace@politie.example", "roles": [FIRE]},
     },
+    # Links his organisation account to his existing local account "kees" (tests/oidc/test_sso_link.py).
+    "henk": {
+        "sub": "sub-henk-8d31",
+        "claims": {"name": "Henk (org)", "preferred_username": "henk@politie.example", "roles": [COMMUNITY]},
+    },
     # Same e-mail and preferred username as a local account: must never be linked to it.
     "mallory": {
         "sub": "sub-mallory-66aa",

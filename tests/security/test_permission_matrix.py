@@ -51,6 +51,7 @@ STAFF = {
     "/account/language",
     "/account/telegram/code",
     "/account/telegram/unlink",
+    "/account/sso/link",  # only with single sign-on (not in this app): tests/oidc/test_sso_link.py
 }
 QUESTION = re.compile(r"^/questions/\{question_id\}(/\w+)?$")
 # Question actions for admins only (a professional who may see the question still gets 403).
