@@ -191,7 +191,7 @@ async def oidc_callback(request: Request, svc: ServicesDep) -> Response:
 
 
 def _link_result(outcome: str) -> Response:
-    return RedirectResponse(f"/account?sso={outcome}#sso", status_code=303)
+    return RedirectResponse(f"/account?sso={outcome}", status_code=303)
 
 
 @router.post(LINK_PATH, name="oidc_link", dependencies=[Depends(verify_csrf)])

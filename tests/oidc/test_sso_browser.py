@@ -42,3 +42,35 @@ def test_sign_in_with_the_organisation_from_the_login_page_to_the_queue(
     expect(page).to_have_url(re.compile(r"/login\?next=%2Fqueue"))
     assert not [e for e in errors if "Content Security Policy" in e], errors
     context.close()
+
+
+def test_link_the_organisation_account_from_the_account_page(browser, sso_plain: SSOServer) -> None:  # type: ignore[no-untyped-def]
+    """A local user links their organisation account in Chromium: the Account page's button, the
+    provider's login form (the CSP lets the form lead there), back on the Account page, linked."""
+    from bot.service import users
+    from tests.oidc.test_sso import LOCAL_PASSWORD
+
+    with sso_plain.services.sessions.begin() as session:
+        users.create(session, "wim", LOCAL_PASSWORD, roles=FIRE, one_time=False)
+    context = browser.new_context()
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.goto(f"{sso_plain.url}/login?next=/account")
+    page.fill("#username", "wim")
+    page.fill("#password", LOCAL_PASSWORD)
+    page.locator("form[action='/login'] button[type=submit]").click()
+    page.wait_for_url(f"{sso_plain.url}/account")
+    button = page.locator("#sso-link")
+    expect(button).to_have_text("Link my organisation account")
+    button.click()
+    page.wait_for_url(re.compile(re.escape(sso_plain.provider.issuer) + r"/interaction/"))
+    page.fill("#op-login", "henk")
+    page.fill("#op-password", PASSWORD)
+    page.click("#op-submit")
+    page.wait_for_url(re.compile(re.escape(sso_plain.url) + r"/account\?sso=linked"))
+    expect(page.locator(".flash.ok")).to_contain_text("Your organisation account is linked")
+    expect(page.locator("#sso-subject")).to_have_text("sub-henk-8d31")
+    screenshot(page, "account-sso-linked")
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+    context.close()
