@@ -1,4 +1,5 @@
-"""A batch's decision records go to the database in one INSERT, whatever their empty fields."""
+"""A batch's decision records and outbox items go to the database in one INSERT each, whatever
+their empty fields (one round trip, not one per set of filled columns)."""
 
 from __future__ import annotations
 
@@ -65,3 +66,33 @@ def test_records_with_and_without_intent_role_and_roles_go_in_one_statement(serv
                 m.DecisionRecord.message_id == ids[2], m.DecisionRecord.roles.is_(None)
             )
         )
+
+
+def test_outbox_items_delivered_in_app_and_pending_go_in_one_statement(services):  # type: ignore[no-untyped-def]
+    from bot.core.types import Reply, ReplyKind
+    from bot.store.outbox import Outgoing, enqueue
+
+    with services.sessions.begin() as session:
+        web = m.Citizen(channel="web", external_id="w1")
+        telegram = m.Citizen(channel="telegram", external_id="t1")
+        session.add_all([web, telegram])
+        session.flush()
+        batch = [
+            Outgoing(web, [Reply("hello", kind=ReplyKind.ANSWER)], Language.EN),
+            Outgoing(telegram, [Reply("hallo", kind=ReplyKind.ANSWER)], Language.NL),
+        ]
+        inserts: list[str] = []
+
+        def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+            if statement.lstrip().upper().startswith("INSERT INTO OUTBOX"):
+                inserts.append(statement)
+
+        event.listen(services.db, "before_cursor_execute", count)
+        try:
+            enqueue(session, batch, lambda channel: channel == "web")
+        finally:
+            event.remove(services.db, "before_cursor_execute", count)
+        assert len(inserts) == 1
+        items = {i.channel: i for i in session.scalars(select(m.OutboxItem))}
+        assert items["web"].status == "sent" and items["web"].sent_at is not None
+        assert items["telegram"].status == "pending" and items["telegram"].sent_at is None
