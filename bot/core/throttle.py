@@ -2,8 +2,9 @@
 
 Pure: every call takes `now` (seconds, any clock that only moves forward), so the rules are tested
 without waiting. A `Throttle` answers one question for the outbox dispatcher: may one more message
-go to this chat now? It is either allowed (and counted) or refused with how long to wait and
-whether the chat (its own rate) or the whole channel (a shared budget) is what is full.
+go to this chat now? It is either allowed or refused with how long to wait and whether the chat
+(its own rate) or the whole channel (a shared budget) is what is full; a message that then really
+goes is counted.
 
 - `TokenBucket`: `rate` messages a second on average, bursts of up to `burst` (Telegram's "about
   one message a second in a chat, short bursts allowed").
@@ -107,9 +108,10 @@ class Throttle:
         self.chat_rate, self.chat_burst = chat_rate, chat_burst
         self._chats: dict[str, TokenBucket] = {}
 
-    def take(self, chat: str, now: float) -> Refusal | None:
-        """Count one message to `chat` and return None, or say why it must wait (nothing is
-        counted then). A full channel comes first: no chat can go until it has room."""
+    def check(self, chat: str, now: float) -> Refusal | None:
+        """None if one more message to `chat` may go now, else why it must wait. Counts nothing:
+        the caller `count`s the message once it is really going (its claim was won). A full
+        channel comes first: no chat can go until it has room."""
         for window in self.windows:
             wait = window.wait(now)
             if wait > 0:
@@ -119,10 +121,22 @@ class Throttle:
             wait = bucket.wait(now)
             if wait > 0:
                 return Refusal(wait, Scope.CHAT, "per chat")
+        return None
+
+    def count(self, chat: str, now: float) -> None:
+        """One message to `chat` went at `now`."""
+        bucket = self._bucket(chat, now)
+        if bucket is not None:
             bucket.take(now)
         for window in self.windows:
             window.take(now)
-        return None
+
+    def take(self, chat: str, now: float) -> Refusal | None:
+        """`check`, and `count` the message when it may go."""
+        refusal = self.check(chat, now)
+        if refusal is None:
+            self.count(chat, now)
+        return refusal
 
     def _bucket(self, chat: str, now: float) -> TokenBucket | None:
         if self.chat_rate is None:

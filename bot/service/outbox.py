@@ -84,10 +84,13 @@ class Sender(Protocol):
 
 
 class Throttle(Protocol):
-    """A channel's own limits (bot.core.throttle.Throttle, or a channel's wrapper of it): count
-    one message to `chat` at `now` (epoch seconds) and return None, or refuse it and say why."""
+    """A channel's own limits (bot.core.throttle.Throttle, or a channel's wrapper of it): whether
+    one message to `chat` may go at `now` (epoch seconds), None or why not; and `count` one that
+    went (its claim was won: one lost to another dispatcher spends nothing)."""
 
-    def take(self, chat: str, now: float) -> Refusal | None: ...
+    def check(self, chat: str, now: float) -> Refusal | None: ...
+
+    def count(self, chat: str, now: float) -> None: ...
 
 
 class DeliveredInApp:
@@ -195,6 +198,10 @@ class Dispatcher:
                     .execution_options(synchronize_session=False)
                 )
             ]
+            for item in won:
+                throttle = self.throttles.get(item.channel)
+                if throttle is not None and item.channel not in in_app:
+                    throttle.count(item.recipient, now.timestamp())
             return [
                 OutboundPayload(
                     recipient=item.recipient,
@@ -221,7 +228,7 @@ class Dispatcher:
             if channel in full or (channel, recipient) in waiting:
                 continue
             throttle = self.throttles.get(channel)
-            refusal = throttle.take(recipient, now.timestamp()) if throttle is not None else None
+            refusal = throttle.check(recipient, now.timestamp()) if throttle is not None else None
             if refusal is None:
                 chosen = [item_id]
                 break

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,6 +51,16 @@ log = logging.getLogger(__name__)
 __all__ = ["Deferred", "IntakeResult", "PressRefused", "PressResult", "TriageService"]
 
 
+class Fleet(Protocol):
+    """Other instances on the same database hear this one's question events (on PostgreSQL:
+    `bot.web.fleet_events`). `within` sends them with the transaction that made them, so they go
+    out at its commit, and not at all if it rolls back; `publish` sends one afterwards."""
+
+    def within(self, session: Session, events: Sequence[tuple[str, int]]) -> None: ...
+
+    def publish(self, event: str, question_id: int) -> None: ...
+
+
 class PressRefused(Exception):
     """A button that does not count: not one of ours, not this citizen's, used already, or
     replaced by a newer prompt. Nothing changed."""
@@ -78,6 +89,7 @@ class TriageService:
         self.conversations = Conversations(settings, self.knowledge)
         self.decider = Decider(settings, self.knowledge, self.conversations, self.delivered_in_app)
         self.listeners: list[Callable[[str, int], None]] = []  # live updates of questions
+        self.fleet: Fleet | None = None  # set on a shared database
 
     # -- what the bot knows ---------------------------------------------------------------------
 
@@ -246,13 +258,23 @@ class TriageService:
         try:
             with self.sessions.begin() as session:
                 results = self._decide_batch(session, items, parses)
+                created = self._created(session, list(results.values()))
         except Exception:
             log.warning("a batch of %d messages goes one by one", len(items), exc_info=True)
             return {}
-        for result in results.values():
-            if result.question_id is not None and not result.duplicate:
-                self.publish("question.created", result.question_id)
+        self._publish_created(created)
         return results
+
+    def _created(self, session: Session, results: Sequence[IntakeResult]) -> list[int]:
+        """The questions these results opened; the fleet hears of them at the commit."""
+        created = [r.question_id for r in results if r.question_id is not None and not r.duplicate]
+        if created and self.fleet is not None:
+            self.fleet.within(session, [("question.created", q) for q in created])
+        return created
+
+    def _publish_created(self, created: Sequence[int]) -> None:
+        for question_id in created:
+            self.publish("question.created", question_id, fleet_told=True)
 
     def _decide_batch(
         self, session: Session, items: list[tuple[int, InboundMessage]], parses: list
@@ -298,6 +320,7 @@ class TriageService:
                 result = (
                     draft if isinstance(draft, IntakeResult) else self.decider.finish(session, [draft])[0]
                 )
+                created = self._created(session, [result])
         except IntegrityError:
             # SQLite has no row lock (FOR UPDATE is a no-op there): another thread decided this
             # message first and our transaction, decision included, was rolled back. Theirs stands.
@@ -306,8 +329,7 @@ class TriageService:
                 if message is None or not message.processed:
                     raise
             return self.result_of(message_id, duplicate=True)
-        if result.question_id is not None and not result.duplicate:
-            self.publish("question.created", result.question_id)
+        self._publish_created(created)
         return result
 
     def process_pending(self, min_age_seconds: float = 0.0) -> int:
@@ -399,10 +421,16 @@ class TriageService:
             return Language(citizen.language)
         return messages.latest_language(session, citizen.id) or hint or Language.EN
 
-    def publish(self, event: str, question_id: int) -> None:
-        """Tell listeners (console live view, Telegram pushes) that a question changed."""
+    def publish(self, event: str, question_id: int, fleet_told: bool = False) -> None:
+        """Tell listeners (console live view, Telegram pushes) that a question changed, and the
+        other instances unless the transaction that changed it told them (`Fleet.within`)."""
         for listener in list(self.listeners):
             try:
                 listener(event, question_id)
             except Exception:  # a broken listener must not break intake
                 log.exception("listener failed for %s", event)
+        if self.fleet is not None and not fleet_told:
+            try:
+                self.fleet.publish(event, question_id)
+            except Exception:
+                log.exception("the fleet did not take %s", event)

@@ -295,7 +295,8 @@ class DecisionRecord(Base):
     role: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
     ranking: Mapped[list] = mapped_column(JSON)  # [[intent, confidence], ...] top 3
-    roles: Mapped[list | None] = mapped_column(JSON)  # [[role, summed confidence], ...] top 3
+    # [[role, summed confidence], ...] top 3; None is SQL NULL (a batch insert sends it as such)
+    roles: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
     threshold: Mapped[float] = mapped_column(Float)
     ambiguity_threshold: Mapped[float] = mapped_column(Float)
     reasons: Mapped[list] = mapped_column(JSON)

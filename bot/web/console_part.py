@@ -104,14 +104,14 @@ async def start(app: FastAPI, services: Services) -> Stop:
     if not services.settings.db_url.startswith("sqlite"):  # other instances may share the database
         relay = PgEventRelay(services.settings.db_url, broadcaster.listener, broadcaster.restart_streams)
         relay.start()
-        services.triage.listeners.append(relay.publish)
+        services.triage.fleet = relay
     app.state.event_relay = relay
 
     async def stop() -> None:
         broadcaster.detach(services)
         if relay is not None:
-            if relay.publish in services.triage.listeners:
-                services.triage.listeners.remove(relay.publish)
+            if services.triage.fleet is relay:
+                services.triage.fleet = None
             await relay.stop()
         await broadcaster.close()
 

@@ -77,6 +77,45 @@ def test_relay_carries_other_instances_events_once_and_reconnects(pg_url) -> Non
     asyncio.run(scenario())
 
 
+def test_events_within_a_transaction_go_out_at_its_commit_and_never_after_a_rollback(pg_url) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy.orm import sessionmaker
+
+    async def scenario() -> None:
+        heard_b: list[tuple[str, int]] = []
+        heard_a: list[tuple[str, int]] = []
+        a = PgEventRelay(pg_url, lambda e, q: heard_a.append((e, q)), check_seconds=0.5)
+        b = PgEventRelay(pg_url, lambda e, q: heard_b.append((e, q)), check_seconds=0.5)
+        a.start()
+        b.start()
+        engine = create_engine(pg_url)
+        sessions = sessionmaker(engine)
+        try:
+            await asyncio.wait_for(asyncio.gather(a.listening.wait(), b.listening.wait()), 10)
+
+            def decide(commit: bool, qids: list[int]) -> None:  # as the intake thread does
+                with sessions() as session:
+                    a.within(session, [("question.created", q) for q in qids])
+                    time.sleep(0.3)  # not sent yet: the transaction is open
+                    assert heard_b == []
+                    if commit:
+                        session.commit()
+                    else:
+                        session.rollback()
+
+            await asyncio.to_thread(decide, False, [11])
+            await asyncio.to_thread(decide, True, [12, 13])
+            await _until(lambda: len(heard_b) == 2, 5)
+            await asyncio.sleep(0.3)
+            assert heard_b == [("question.created", 12), ("question.created", 13)]
+            assert heard_a == []  # an instance's own, never echoed
+        finally:
+            engine.dispose()
+            await a.stop()
+            await b.stop()
+
+    asyncio.run(scenario())
+
+
 async def _until(check, timeout: float) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not check():

@@ -229,3 +229,28 @@ def test_an_emergency_reply_goes_first_when_the_channel_budget_has_room_again(se
     asyncio.run(dispatcher.run_once())
     assert sender.sent[2].item_id == emergency  # ahead of the ordinary replies that waited longer
     assert len(sender.sent) == 4
+
+
+def test_a_claim_lost_to_another_dispatcher_spends_none_of_the_chats_rate(services) -> None:  # type: ignore[no-untyped-def]
+    from bot.core.throttle import SlidingWindow, Throttle
+
+    enqueue(services, sender="sam", text="my smoke alarm keeps beeping")
+    clock, sender = Clock(), ScriptedSender()
+    throttle = Throttle([SlidingWindow(30, 1.0)], chat_rate=1.0, chat_burst=1)
+
+    class Beaten(Dispatcher):
+        def _pick(self, rows, session, now):  # type: ignore[no-untyped-def]
+            chosen = super()._pick(rows, session, now)
+            session.execute(  # another dispatcher claims it between our select and our update
+                update(m.OutboxItem).where(m.OutboxItem.id.in_(chosen)).values(status="sending")
+            )
+            return chosen
+
+    asyncio.run(
+        Beaten(
+            services.sessions, {"telegram": sender}, throttles={"telegram": throttle}, clock=clock
+        ).run_once()
+    )
+    assert sender.sent == []
+    assert throttle.check("sam", clock.now) is None  # sam's one message a second is still there
+    assert throttle.windows[0].used(clock.now) == 0

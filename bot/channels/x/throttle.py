@@ -23,13 +23,22 @@ class XThrottle:
         self.limits = limits
         self.health = health
 
-    def take(self, chat: str, now: float) -> Refusal | None:
+    def check(self, chat: str, now: float) -> Refusal | None:
         day = self.limits.daily_exhausted(DM_SEND, now)
         refusal = (
             Refusal(day.reset - now + 1.0, Scope.CHANNEL, DAY)
             if day is not None
-            else self.own.take(chat, now)
+            else self.own.check(chat, now)
         )
         if refusal is not None and refusal.limit == DAY:
             self.health.budget_spent(now + refusal.wait)
+        return refusal
+
+    def count(self, chat: str, now: float) -> None:
+        self.own.count(chat, now)
+
+    def take(self, chat: str, now: float) -> Refusal | None:
+        refusal = self.check(chat, now)
+        if refusal is None:
+            self.count(chat, now)
         return refusal
