@@ -37,10 +37,11 @@ def row(message_id: int, language: Language, decision: Decision, parse: Parse | 
 
 def insert_many(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """A batch's decisions in one statement (no objects: nothing reads them back in the batch).
-    `render_nulls`: a row with no intent, role or roles sends NULL rather than leaving the column
-    out, which would split the batch into one statement per set of columns (a round trip each)."""
+    A Core insert on the table: a row with no intent, role or roles sends NULL, where the ORM's
+    bulk insert leaves the column out and splits the batch into one statement per set of columns
+    (a round trip each), and it skips the ORM's work per row."""
     if rows:
-        session.execute(insert(m.DecisionRecord).execution_options(render_nulls=True), list(rows))
+        session.execute(insert(m.table_of(m.DecisionRecord)), list(rows))
 
 
 def record(

@@ -96,8 +96,8 @@ def enqueue(
             for out, reply in zip(messages, group.replies, strict=True)
         ]
     if rows:  # one statement for the batch: nothing reads the items back in this transaction
-        # render_nulls: an in-app item's sent_at and a pending one's None stay one statement
-        session.execute(insert(m.OutboxItem).execution_options(render_nulls=True), rows)
+        # on the table (Core): an in-app item's sent_at and a pending one's NULL stay one statement
+        session.execute(insert(m.table_of(m.OutboxItem)), rows)
     return [[out.id for out in messages] for messages in outs]
 
 
