@@ -82,9 +82,9 @@ async def favicon() -> Response:
 
 def install(app: FastAPI, settings: Settings) -> None:
     app.add_api_route("/favicon.ico", favicon, include_in_schema=False)
+    app.include_router(chat.router)  # first: a citizen's message is matched before the console's routes
     app.include_router(account.router)
     app.include_router(desk.router)
-    app.include_router(chat.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(StarletteHTTPException, error_page)
     # Pure ASGI middleware (SSE-safe); the last added runs first.
