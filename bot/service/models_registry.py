@@ -18,6 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -53,7 +54,7 @@ def train_from_db(
     return Trained(result, path)
 
 
-def record_model(session: Session, version: str, engine: str, path: Path, metrics: dict) -> None:  # type: ignore[type-arg]
+def record_model(session: Session, version: str, engine: str, path: Path, metrics: dict[str, Any]) -> None:
     """Record a trained model (not active) and keep a copy of its file in the database for the
     instances on other hosts. The file is read in one go: a Rasa model is tens of MB at most."""
     session.add(
