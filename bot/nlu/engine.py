@@ -30,6 +30,7 @@ from bot.nlu.classifier import SoftmaxSVC
 from bot.nlu.fast import FastPredictor
 
 ENGINE_NAME = "sklearn"
+MODEL_SUFFIX = ".pkl"  # a saved model is <version>.pkl
 
 
 class EngineUnavailable(Exception):
@@ -51,8 +52,9 @@ def normalise(text: str) -> str:
     return " ".join(stripped.split())
 
 
-def build_pipeline(c: float = 1.0, use_embeddings: bool | None = None,
-                   embedding_weight: float = 3.0) -> Pipeline:
+def build_pipeline(
+    c: float = 1.0, use_embeddings: bool | None = None, embedding_weight: float = 3.0
+) -> Pipeline:
     """TF-IDF (+ sentence embeddings when asked: `use_embeddings`, default TRIAGE_EMBEDDINGS)."""
     if use_embeddings is None:
         use_embeddings = embeddings.requested()
@@ -122,7 +124,7 @@ class SklearnEngine:
 
     def save(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
-        path = directory / f"{self.version}.pkl"
+        path = directory / f"{self.version}{MODEL_SUFFIX}"
         tmp = path.with_suffix(".tmp")
         with tmp.open("wb") as fh:
             pickle.dump({"version": self.version, "pipeline": self.pipeline}, fh)
@@ -152,8 +154,7 @@ def data_version(texts: Sequence[str], labels: Sequence[str]) -> str:
     return digest.hexdigest()[:10]
 
 
-def train(texts: Sequence[str], labels: Sequence[str],
-          pipeline: Pipeline | None = None) -> TrainResult:
+def train(texts: Sequence[str], labels: Sequence[str], pipeline: Pipeline | None = None) -> TrainResult:
     """Fit `pipeline` (default: `build_pipeline()`) on the examples."""
     if len(set(labels)) < 2:
         raise ValueError("training needs examples of at least two intents")

@@ -31,6 +31,7 @@ from bot.nlu.engine import EngineUnavailable
 log = logging.getLogger(__name__)
 
 ENGINE_NAME = "rasa"
+MODEL_SUFFIX = ".tar.gz"  # a trained model is <version>.tar.gz
 FALLBACK_INTENT = "nlu_fallback"
 VERSION_TTL_SECONDS = 30.0
 
@@ -111,7 +112,7 @@ def parse_from_rasa(body: dict[str, Any], model_version: str) -> Parse:
 
 def model_version_of(model_file: str | None) -> str:
     name = Path(model_file or "").name
-    return name.removesuffix(".tar.gz") or "-"
+    return name.removesuffix(MODEL_SUFFIX) or "-"
 
 
 class RasaEngine:

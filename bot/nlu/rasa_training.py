@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.core.types import Parse
 from bot.nlu.engine import data_version
 from bot.nlu.evaluate import Parser, Report, cross_validate
-from bot.nlu.rasa_engine import ENGINE_NAME, RasaSettings, parse_from_rasa, rasa_env
+from bot.nlu.rasa_engine import ENGINE_NAME, MODEL_SUFFIX, RasaSettings, parse_from_rasa, rasa_env
 from bot.nlu.rasa_format import Example, LibraryFiles, write_library
 from bot.nlu.rasa_project import write_project
 
@@ -78,7 +78,7 @@ def train_project(
         else:
             args = ["train", "nlu", "--nlu", str(project.nlu_dir), *common]
         run_rasa(rasa, settings, args, cwd=Path(tmp))
-    path = out / f"{version}.tar.gz"
+    path = out / f"{version}{MODEL_SUFFIX}"
     if not path.exists():
         raise RuntimeError(f"rasa reported success but {path} is missing")
     return TrainedRasa(path, version, len(texts), len(set(labels)), time.perf_counter() - start)

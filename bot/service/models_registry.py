@@ -1,11 +1,13 @@
-"""Training, storing and activating models of the embedded engine.
+"""Training, storing and activating models of the embedded engine, and the copies of every
+engine's model files that a fleet shares (the Rasa engine's models: `rasa_models.py`).
 
 A trained model is a file in the models folder of the host that trained it and, for the rest of
-a fleet, a copy in the database (`ModelBlob`): an instance on another host that sees a version
-activated writes that copy into its own models folder and loads it, so every instance serves the
-same model and none trains its own. When erasure deletes a model (`bot.service.provenance`), its
-database copy goes with it, and each instance deletes its own copy of the file once it sees the
-model that replaced it activated.
+a fleet, a copy in the database (`ModelBlob`, written by `record_model`): an instance on another
+host that sees a version activated writes that copy into its own models folder (`model_file`) and
+loads it, so every instance serves the same model and none trains its own. When erasure deletes a
+model (`bot.service.provenance`), its database copy goes with it (`forget_blobs`), and each
+instance deletes its own copy of the file once it sees the model that replaced it activated
+(`remove_forgotten_copies`).
 """
 
 from __future__ import annotations
@@ -16,15 +18,22 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.nlu import engine as embedded
+from bot.nlu import rasa_engine
 from bot.nlu.engine import SklearnEngine, TrainResult, train
 from bot.store import models as m
 from bot.store.library_repo import training_data
 
 log = logging.getLogger(__name__)
+
+SKLEARN = embedded.ENGINE_NAME
+# The file name of a model is its version and its engine's suffix, on every host.
+FILE_SUFFIX = {SKLEARN: embedded.MODEL_SUFFIX, rasa_engine.ENGINE_NAME: rasa_engine.MODEL_SUFFIX}
 
 
 @dataclass(frozen=True)
@@ -39,24 +48,24 @@ def train_from_db(
     texts, labels = training_data(session)
     result = train(texts, labels)
     path = result.engine.save(models_dir)
-    session.add(
-        m.ModelRecord(
-            version=result.engine.version,
-            engine=result.engine.name,
-            path=str(path.resolve()),
-            metrics=metrics or {},
-            active=False,
-        )
-    )
-    session.flush()
-    session.add(m.ModelBlob(version=result.engine.version, data=path.read_bytes()))
-    session.flush()
+    record_model(session, result.engine.version, result.engine.name, path, metrics or {})
     if activate:
         activate_model(session, result.engine.version)
     return Trained(result, path)
 
 
-def activate_model(session: Session, version: str, engine: str = "sklearn") -> None:
+def record_model(session: Session, version: str, engine: str, path: Path, metrics: dict[str, Any]) -> None:
+    """Record a trained model (not active) and keep a copy of its file in the database for the
+    instances on other hosts. The file is read in one go: a Rasa model is tens of MB at most."""
+    session.add(
+        m.ModelRecord(version=version, engine=engine, path=str(path.resolve()), metrics=metrics, active=False)
+    )
+    session.flush()
+    session.add(m.ModelBlob(version=version, data=path.read_bytes()))
+    session.flush()
+
+
+def activate_model(session: Session, version: str, engine: str = SKLEARN) -> None:
     """One active model per engine: the Rasa engine's active model is left alone."""
     session.execute(
         update(m.ModelRecord)
@@ -65,26 +74,36 @@ def activate_model(session: Session, version: str, engine: str = "sklearn") -> N
     )
 
 
-def active_model(session: Session, engine: str = "sklearn") -> m.ModelRecord | None:
+def active_model(session: Session, engine: str = SKLEARN) -> m.ModelRecord | None:
     return session.scalars(
         select(m.ModelRecord).where(m.ModelRecord.active.is_(True), m.ModelRecord.engine == engine)
     ).first()
 
 
-def local_copy(models_dir: Path, version: str) -> Path:
+def active_version(session: Session, engine: str = SKLEARN) -> str | None:
+    """The active model's version: one small query, for checking often."""
+    return session.scalars(
+        select(m.ModelRecord.version).where(m.ModelRecord.active.is_(True), m.ModelRecord.engine == engine)
+    ).first()
+
+
+def local_copy(models_dir: Path, version: str, engine: str = SKLEARN) -> Path:
     """Where this host keeps the file of `version` (the trainer's own path is the same name)."""
-    return models_dir / f"{version}.pkl"
+    return models_dir / f"{version}{FILE_SUFFIX[engine]}"
 
 
-def model_file(session: Session, version: str, models_dir: Path) -> Path | None:
+def model_file(session: Session, version: str, models_dir: Path, engine: str = SKLEARN) -> Path | None:
     """The file of `version` on this host: the models folder's copy, else the database's copy
-    written there; None when neither exists (a model recorded before the database kept copies)."""
-    path = local_copy(models_dir, version)
+    written there, else the recorded file when it is on this host (recorded before the database
+    kept copies, or trained into another folder); None when there is none of these. The
+    database's copy is read only when this host has no copy of its own."""
+    path = local_copy(models_dir, version, engine)
     if path.exists():
         return path
     data = session.scalar(select(m.ModelBlob.data).where(m.ModelBlob.version == version))
     if data is None:
-        return None
+        recorded = session.scalar(select(m.ModelRecord.path).where(m.ModelRecord.version == version))
+        return Path(recorded) if recorded and Path(recorded).exists() else None
     models_dir.mkdir(parents=True, exist_ok=True)
     tmp = models_dir / f"{version}.{os.getpid()}.{threading.get_ident()}.tmp"
     tmp.write_bytes(bytes(data))
@@ -99,11 +118,13 @@ def forget_blobs(session: Session, versions: list[str]) -> None:
         session.execute(delete(m.ModelBlob).where(m.ModelBlob.version.in_(versions)))
 
 
-def remove_forgotten_copies(session: Session, models_dir: Path) -> list[str]:
-    """Delete this host's copies of the models erasure deleted (their records have no path)."""
+def remove_forgotten_copies(session: Session, models_dir: Path, engine: str = SKLEARN) -> list[str]:
+    """Delete this host's copies of `engine`'s models that erasure deleted (their records have
+    no path)."""
     removed = []
-    for version in session.scalars(select(m.ModelRecord.version).where(m.ModelRecord.path == "")):
-        path = local_copy(models_dir, version)
+    forgotten = select(m.ModelRecord.version).where(m.ModelRecord.path == "", m.ModelRecord.engine == engine)
+    for version in session.scalars(forgotten):
+        path = local_copy(models_dir, version, engine)
         if path.exists():
             path.unlink(missing_ok=True)
             removed.append(version)
@@ -158,8 +179,6 @@ class EngineHolder:
 
     def _load(self, session: Session, record: m.ModelRecord) -> SklearnEngine:
         path = model_file(session, record.version, self._models_dir)
-        if path is None and record.path and Path(record.path).exists():
-            path = Path(record.path)  # recorded before the database kept copies, on this host
         if path is not None:
             return SklearnEngine.load(path)
         # Neither here nor in the database (recorded before it kept copies, on another host):

@@ -2,7 +2,9 @@
 
 Starts `rasa run --enable-api` with the active Rasa model (training one first when there is
 none), waits until it is healthy, restarts it when it dies, loads a newly activated model (after
-`triage train --engine rasa` or a retrain from the console), and stops it with the service.
+`triage train --engine rasa` or a retrain from the console, on any host: a model trained
+elsewhere is copied from the database into this host's Rasa models folder first), deletes this
+host's copies of models erasure deleted, and stops it with the service.
 Does nothing for the embedded engine or an external server (RASA_URL).
 """
 
@@ -17,9 +19,10 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from bot.app import Services
-from bot.nlu.rasa_engine import RasaEngine, RasaSettings, model_version_of
+from bot.nlu.rasa_engine import ENGINE_NAME, RasaEngine, RasaSettings, model_version_of
 from bot.nlu.rasa_server import ManagedRasaServer
-from bot.service.rasa_models import active_rasa_model, train_from_db
+from bot.service.models_registry import remove_forgotten_copies
+from bot.service.rasa_models import active_rasa_model, active_rasa_version, train_from_db
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +35,51 @@ def _engine(services: Services) -> RasaEngine | None:
     return engine if isinstance(engine, RasaEngine) else None
 
 
-def _active_model(services: Services) -> Path | None:
+def _active_version(services: Services) -> str | None:
     with services.sessions() as session:
-        return active_rasa_model(session)
+        return active_rasa_version(session)
+
+
+def _active_model(services: Services, rasa: RasaSettings) -> Path | None:
+    """The active model's file on this host, copied from the database when this host has none."""
+    with services.sessions() as session:
+        return active_rasa_model(session, rasa.models_path(services.settings))
+
+
+def _remove_forgotten(services: Services, rasa: RasaSettings) -> None:
+    with services.sessions() as session:
+        remove_forgotten_copies(session, rasa.models_path(services.settings), ENGINE_NAME)
 
 
 def _model_or_train(services: Services, rasa: RasaSettings) -> Path:
-    model = _active_model(services)
+    model = _active_model(services, rasa)
     if model is None:
-        log.info("no Rasa model yet: training one from the library")
+        # None yet, or one recorded on another host before the database kept copies: a new
+        # one, recorded with its copy, serves every host from now on.
+        log.info("no Rasa model on this host nor in the database: training one from the library")
         model = train_from_db(services, rasa).path
+    _remove_forgotten(services, rasa)
     return model
+
+
+def _follow_active(
+    services: Services, rasa: RasaSettings, server: ManagedRasaServer, missing: set[str]
+) -> None:
+    """Load the active model on `server` when it changed. Each round reads only the version; the
+    file (copied from the database when this host has none) only when the version changed."""
+    version = _active_version(services)
+    if version is None or version == server.engine.version:
+        return
+    active = _active_model(services, rasa)
+    if active is None:
+        if version not in missing:  # warned about once
+            missing.add(version)
+            log.warning("the active Rasa model %s is not on this host nor in the database", version)
+        return
+    if model_version_of(str(active)) != server.engine.version:
+        log.info("loading the newly activated Rasa model %s", active.name)
+        server.swap(active)
+        _remove_forgotten(services, rasa)
 
 
 async def start(app: FastAPI, services: Services) -> Callable[[], Awaitable[None]] | None:
@@ -57,15 +94,13 @@ async def start(app: FastAPI, services: Services) -> Callable[[], Awaitable[None
     await asyncio.to_thread(server.start)
     app.state.rasa_server = server
     stopping = asyncio.Event()
+    missing: set[str] = set()  # active versions found nowhere
 
     async def supervise() -> None:
         while not stopping.is_set():
             try:
                 await asyncio.to_thread(server.ensure_running)
-                active = await asyncio.to_thread(_active_model, services)
-                if active is not None and model_version_of(str(active)) != engine.version:
-                    log.info("loading the newly activated Rasa model %s", active.name)
-                    await asyncio.to_thread(server.swap, active)
+                await asyncio.to_thread(_follow_active, services, rasa, server, missing)
             except Exception:  # keep supervising; the next round tries again
                 log.exception("Rasa supervision failed")
             with contextlib.suppress(TimeoutError):

@@ -16,7 +16,6 @@ import json
 import logging
 import threading
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -29,7 +28,7 @@ from bot.nlu.rasa_engine import ENGINE_NAME as RASA
 from bot.nlu.rasa_engine import RasaSettings
 from bot.nlu.rasa_training import cross_validate_rasa
 from bot.service import provenance, rasa_models
-from bot.service.models_registry import activate_model, active_model, train_from_db
+from bot.service.models_registry import activate_model, active_model, model_file, train_from_db
 from bot.service.queue import audit
 from bot.store import models as m
 from bot.store.db import scrub_after_commit
@@ -223,7 +222,7 @@ def _run_rasa(services: Services, actor: str, folds: int) -> dict[str, Any]:
             )
             _forget_marked(session, actor, mark, trained.version)
     if accept:
-        rasa_models.swap_in_this_process(services, trained.path)
+        rasa_models.swap_in_this_process(services, trained.version)
     return _update(
         services,
         {
@@ -275,11 +274,13 @@ def confirm(services: Services, actor: str) -> dict[str, Any]:
         )
         current |= {"state": "done", "reason": f"activated by {actor} after review"}
         _save(session, current)
-        path = record.path
     if engine == RASA:
-        rasa_models.swap_in_this_process(services, Path(path))
+        rasa_models.swap_in_this_process(services, version)
         return current
-    use_in_this_process(services, SklearnEngine.load(Path(path)))
+    with services.sessions() as session:  # the candidate may have been trained on another host
+        path = model_file(session, version, services.settings.models_dir)
+    if path is not None:
+        use_in_this_process(services, SklearnEngine.load(path))
     return current
 
 

@@ -352,8 +352,9 @@ class ModelRecord(Base):
 
 
 class ModelBlob(Base):
-    """A trained embedded model's file, so that every instance (on any host) loads the same model:
-    an instance without the file writes it to its own models folder (bot.service.models_registry).
+    """A trained model's file (either engine), so that every instance (on any host) loads the same
+    model: an instance without the file writes it to its own models folder
+    (bot.service.models_registry; Rasa models: bot.service.rasa_models).
     It is a copy of the model, and may hold citizens' words: erasure deletes it with the file
     (bot.service.provenance)."""
 

@@ -58,11 +58,16 @@ def trained(small_services: Services, rasa_settings) -> m.ModelRecord:  # type: 
         ).one()
 
 
-def test_train_exports_the_library_and_records_the_model(trained: m.ModelRecord) -> None:
+def test_train_exports_the_library_and_records_the_model(
+    small_services: Services, trained: m.ModelRecord
+) -> None:
     from pathlib import Path
 
     assert trained.version.startswith("nlu-")
     assert Path(trained.path).exists() and trained.path.endswith(f"{trained.version}.tar.gz")
+    with small_services.sessions() as session:  # the copy other hosts load (test_fleet_models.py)
+        copy = session.get(m.ModelBlob, trained.version)
+        assert copy is not None and bytes(copy.data) == Path(trained.path).read_bytes()
 
 
 def test_the_new_model_is_swapped_on_the_running_server(
