@@ -54,15 +54,43 @@ def train_from_db(
     return Trained(result, path)
 
 
+KEPT_COPIES = 3  # database copies per engine besides the active one's: the newest (a candidate among them)
+
+
 def record_model(session: Session, version: str, engine: str, path: Path, metrics: dict[str, Any]) -> None:
     """Record a trained model (not active) and keep a copy of its file in the database for the
-    instances on other hosts. The file is read in one go: a Rasa model is tens of MB at most."""
+    instances on other hosts. The file is read in one go: a Rasa model is tens of MB at most.
+    Older copies of the engine's models go (`prune_copies`)."""
     session.add(
         m.ModelRecord(version=version, engine=engine, path=str(path.resolve()), metrics=metrics, active=False)
     )
     session.flush()
     session.add(m.ModelBlob(version=version, data=path.read_bytes()))
     session.flush()
+    prune_copies(session, engine)
+
+
+def prune_copies(session: Session, engine: str, kept: int = KEPT_COPIES) -> list[str]:
+    """Delete the database copies of `engine`'s models other than the active one and the `kept`
+    newest: every retrain adds one (tens of MB for Rasa), and only the active model and a
+    candidate awaiting an admin's confirmation are ever loaded from them. The records stay (the
+    dashboard's history); a host that still has the file keeps it."""
+    newest = select(m.ModelRecord.version).where(m.ModelRecord.engine == engine)
+    keep = set(session.scalars(newest.order_by(m.ModelRecord.id.desc()).limit(kept)))
+    keep |= set(session.scalars(newest.where(m.ModelRecord.active.is_(True))))
+    stale = [
+        v
+        for v in session.scalars(
+            select(m.ModelBlob.version)
+            .join(m.ModelRecord, m.ModelRecord.version == m.ModelBlob.version)
+            .where(m.ModelRecord.engine == engine)
+        )
+        if v not in keep
+    ]
+    forget_blobs(session, stale)
+    if stale:
+        log.info("deleted the database copies of older %s models %s", engine, ", ".join(stale))
+    return stale
 
 
 def activate_model(session: Session, version: str, engine: str = SKLEARN) -> None:
