@@ -208,10 +208,17 @@ def update_professional(
     password_login: bool | None = None,
 ) -> m.Professional:
     """`password_login`: whether the local password works (None: unchanged); an SSO user's admin
-    may turn it off so they sign in only through the organisation's provider."""
-    pro = session.get(m.Professional, pro_id)
+    may turn it off so they sign in only through the organisation's provider; never for a user
+    without a linked organisation account (they could not sign in at all). The row is locked (FOR
+    UPDATE), as `sso.unlink` locks it, so the two cannot together leave an account with no way in."""
+    pro = session.get(m.Professional, pro_id, with_for_update=True)
     if pro is None:
         raise RoutingError("no such user")
+    if password_login is False and pro.password_login and not pro.oidc_subject:
+        raise RoutingError(
+            f"the local password of {pro.username} stays on: no organisation account is linked, "
+            "so they could not sign in at all"
+        )
     known_roles = {r.slug for r in session.scalars(select(m.Role))}
     known_areas = {a.slug for a in session.scalars(select(m.Area))}
     if set(roles) - known_roles or set(areas) - known_areas:

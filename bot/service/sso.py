@@ -4,7 +4,8 @@ The pure part turns claims into a `Grant` (roles, areas, admin) by the configure
 `sign_in` finds the professional by the provider's issuer and `sub` (never by e-mail: an e-mail
 address can be reassigned or claimed at another provider), creates one at the first login, and
 refuses a disabled account. `link` attaches a provider identity to an existing (local) account
-at that user's own request, again by issuer and `sub` only. A roles claim never takes the admin
+at that user's own request, again by issuer and `sub` only; `unlink` (an admin, Team page) removes
+it, never leaving an account with no way in. A roles claim never takes the admin
 role from the last active admin: that sign-in keeps it, logs a warning and marks the user
 (`sso_admin_kept_at`) for the Team page's warning. The web side (bot/web/sso.py) runs the OpenID
 flow with Authlib.
@@ -20,10 +21,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.service import users
 from bot.service.queue import audit
 from bot.store import models as m
 
@@ -261,3 +263,58 @@ def link(session: Session, pro_id: int, issuer: str, claims: Mapping[str, Any]) 
     session.flush()  # the (issuer, sub) pair is unique: a concurrent link fails here
     audit(session, pro.username, "user.sso_linked", f"user:{pro.username}", {"issuer": issuer})
     return LinkOutcome.LINKED
+
+
+class UnlinkOutcome(StrEnum):
+    """What removing a user's organisation-account link came to (the Team page says it)."""
+
+    UNLINKED = "unlinked"
+    NOT_LINKED = "not_linked"
+    MISSING = "missing"  # no such user
+    PASSWORD_OFF = "password_off"  # their local password is turned off: no way in without the link
+    NO_PASSWORD = "no_password"  # no local password they can use (never set, or one-time and expired)
+
+
+def unlink_refusal(pro: m.Professional, now: datetime | None = None) -> UnlinkOutcome | None:
+    """Why removing `pro`'s link would leave them no way in (None: their local password works)."""
+    if not pro.password_login:
+        return UnlinkOutcome.PASSWORD_OFF
+    if not pro.password_hash or users.expired(pro, now):
+        return UnlinkOutcome.NO_PASSWORD
+    return None
+
+
+def unlink(session: Session, actor: str, pro_id: int) -> UnlinkOutcome:
+    """An admin (`actor`, maybe the user themselves) removes professional `pro_id`'s organisation
+    identity: a sign-in with it no longer reaches them (it would make a new user, as a first sign-in
+    does), and they may link another one from their Account page. Refused when their local password
+    would not let them in any more. Sessions opened through SSO end; password sessions go on.
+    The row is locked (FOR UPDATE), as the Team page's save locks it to turn the password off, so
+    the two cannot together leave an account with no way in."""
+    pro = session.get(m.Professional, pro_id, with_for_update=True)
+    if pro is None:
+        return UnlinkOutcome.MISSING
+    if not pro.oidc_subject:
+        return UnlinkOutcome.NOT_LINKED
+    issuer = pro.oidc_issuer or ""
+    refusal = unlink_refusal(pro)
+    if refusal is not None:
+        log.warning("SSO link of %s not removed by %s: %s", pro.username, actor, refusal.value)
+        audit(
+            session,
+            actor,
+            "user.sso_unlink_refused",
+            f"user:{pro.username}",
+            {"reason": refusal.value, "issuer": issuer},
+        )
+        return refusal
+    pro.oidc_issuer, pro.oidc_subject = None, None
+    pro.sso_admin_kept_at = None  # no claim speaks for them any more
+    session.execute(
+        delete(m.WebSession).where(
+            m.WebSession.professional_id == pro.id, m.WebSession.oidc_id_token.is_not(None)
+        )
+    )
+    log.info("SSO link of %s (issuer %s) removed by %s", pro.username, issuer, actor)
+    audit(session, actor, "user.sso_unlinked", f"user:{pro.username}", {"issuer": issuer})
+    return UnlinkOutcome.UNLINKED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -12,7 +12,8 @@ from bot.app import Services
 from bot.service import routing_admin, sso
 from bot.service.routing_admin import RoutingError
 from bot.service.users import ONE_TIME_HOURS
-from bot.web.admin import Admin, attempt, unstaffed
+from bot.store import models as m
+from bot.web.admin import Admin, attempt, go, unstaffed
 from bot.web.auth import require_admin, verify_csrf
 from bot.web.deps import ServicesDep
 from bot.web.i18n import Msg, msg
@@ -20,7 +21,31 @@ from bot.web.templating import render
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
 
-DONE: dict[str, Msg] = {"role": msg("Role saved."), "area": msg("Area saved."), "user": msg("User saved.")}
+DONE: dict[str, Msg] = {
+    "role": msg("Role saved."),
+    "area": msg("Area saved."),
+    "user": msg("User saved."),
+    "unlinked": msg(
+        "The organisation-account link is removed. Signing in with that organisation account no longer "
+        "opens this account: they sign in with their local password, and can link an organisation "
+        "account again on their Account page."
+    ),
+}
+
+# Why a link was not removed (bot.service.sso.unlink), fit to show on the Team page.
+UNLINK_REFUSALS: dict[str, Msg] = {
+    sso.UnlinkOutcome.PASSWORD_OFF: msg(
+        "The organisation-account link of %(name)s is not removed: their local password is turned "
+        "off, so they could no longer sign in at all. Turn their local password back on first "
+        "(Local password: allowed), then remove the link."
+    ),
+    sso.UnlinkOutcome.NO_PASSWORD: msg(
+        "The organisation-account link of %(name)s is not removed: they have no local password they "
+        "can use (none was ever set, or a one-time password expired unused), so they could no longer "
+        "sign in at all. Give them a new one-time password first, then remove the link."
+    ),
+    sso.UnlinkOutcome.NOT_LINKED: msg("%(name)s is not linked to an organisation account."),
+}
 
 
 def _team_page(request: Request, svc: Services, status_code: int = 200, **extra: Any) -> Response:
@@ -30,6 +55,8 @@ def _team_page(request: Request, svc: Services, status_code: int = 200, **extra:
         areas = routing_admin.areas(session)
         gaps = unstaffed(svc, session)
     waiting = [p for p in pros if p.active and sso.waiting(p.roles, p.is_admin, p.oidc_subject)]
+    # Linked users whose link cannot be removed yet: the page says why instead of offering it.
+    unlink_blocked = {p.id: str(r) for p in pros if p.oidc_subject and (r := sso.unlink_refusal(p))}
     return render(
         request,
         "admin/team.html",
@@ -39,6 +66,7 @@ def _team_page(request: Request, svc: Services, status_code: int = 200, **extra:
         kept_admins=sso.kept_admins(pros),
         roles_from_claim=bool(svc.settings.oidc and svc.settings.oidc_roles_claim),
         sso_on=svc.settings.oidc,
+        unlink_blocked=unlink_blocked,
         roles=roles,
         areas=areas,
         unstaffed=gaps,
@@ -104,6 +132,23 @@ def reset_password(request: Request, svc: ServicesDep, pro_id: int, user: Admin)
     return _team_page(
         request, svc, created=pro.username, password=password, reset=True, one_time_hours=ONE_TIME_HOURS
     )
+
+
+@router.post("/team/{pro_id}/sso/unlink")
+def unlink_sso(request: Request, svc: ServicesDep, pro_id: int, user: Admin) -> Response:
+    """Remove a user's organisation-account link (also one's own), never their last way in."""
+    with svc.sessions.begin() as session:
+        outcome = sso.unlink(session, user.username, pro_id)
+        pro = session.get(m.Professional, pro_id)
+        name = pro.username if pro is not None else ""
+    if outcome is sso.UnlinkOutcome.MISSING:
+        raise HTTPException(404, "no such user")
+    if outcome is sso.UnlinkOutcome.UNLINKED:
+        return go(f"/admin/team?done=unlinked#user-{name}")
+    refusal = Msg(UNLINK_REFUSALS[outcome].msgid, {"name": name})
+    if outcome is sso.UnlinkOutcome.NOT_LINKED:  # removed meanwhile (another admin, a second click)
+        return _team_page(request, svc, flash=refusal, flash_kind="info")
+    return _team_page(request, svc, 400, flash=refusal, flash_kind="error")
 
 
 def _routing_page(request: Request, svc: Services, status_code: int = 200, **extra: Any) -> Response:

@@ -99,6 +99,14 @@ KNOWN: tuple[tuple[re.Pattern[str], Msg], ...] = tuple(
             msg("You cannot remove your own admin rights or deactivate yourself."),
         ),
         (
+            r"the local password of (?P<name>.+) stays on: no organisation account is linked, "
+            r"so they could not sign in at all",
+            msg(
+                "The local password of %(name)s stays on: no organisation account is linked to their "
+                "account, so they could not sign in at all."
+            ),
+        ),
+        (
             r"password: at least (?P<chars>\d+) characters",
             msg("Password: at least %(chars)s characters."),
         ),

@@ -86,6 +86,11 @@ ACCOUNTS = {
         "sub": "sub-henk-8d31",
         "claims": {"name": "Henk (org)", "preferred_username": "henk@politie.example", "roles": [COMMUNITY]},
     },
+    # Henk's organisation account after a move to another tenant: a new `sub` (test_sso_unlink.py).
+    "henk-new": {
+        "sub": "sub-henk-new-2b90",
+        "claims": {"name": "Henk (new org)", "preferred_username": "henk.nieuw@politie.example"},
+    },
     # Same e-mail and preferred username as a local account: must never be linked to it.
     "mallory": {
         "sub": "sub-mallory-66aa",

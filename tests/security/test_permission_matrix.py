@@ -53,6 +53,11 @@ STAFF = {
     "/account/telegram/unlink",
     "/account/sso/link",  # only with single sign-on (not in this app): tests/oidc/test_sso_link.py
 }
+# Admin routes named here so a rename cannot drop them from the matrix unnoticed (the /admin/
+# prefix classifies them; the route must exist in this app).
+NAMED_ADMIN = {
+    "/admin/team/{pro_id}/sso/unlink",  # removing an SSO link: tests/oidc/test_sso_unlink.py
+}
 QUESTION = re.compile(r"^/questions/\{question_id\}(/\w+)?$")
 # Question actions for admins only (a professional who may see the question still gets 403).
 ADMIN_ACTIONS = {"/questions/{question_id}/takeover"}
@@ -197,3 +202,10 @@ def test_a_question_outside_my_role_or_area_never_shows_in_my_lists(matrix, who)
     client.cookies.clear()
     login(client, "pro")
     assert SECRET_TEXT in client.get("/queue").text  # the test can see it where it belongs
+
+
+def test_the_named_admin_routes_are_in_the_app_and_for_admins_only(matrix) -> None:  # type: ignore[no-untyped-def]
+    client, _ = matrix
+    paths = {path for path, _ in _walk(client.app.routes)}
+    for path in NAMED_ADMIN:
+        assert path in paths and classify(path) == "admin", path
