@@ -49,7 +49,7 @@ lint: setup
 LOCALE := bot/web/locale
 messages: setup
 	$(BIN)/pybabel extract -F babel.cfg -k msg --no-wrap --sort-by-file --project="Citizen triage console" \
-		--copyright-holder="the project" -o $(LOCALE)/messages.pot bot/web
+		--copyright-holder="the project" -o $(LOCALE)/messages.pot bot/web bot/service
 	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) --no-wrap --ignore-obsolete --no-fuzzy-matching
 
 # Benchmarks (never part of `make test`): bench/README.md; results in bench/results/.

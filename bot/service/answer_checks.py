@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.core.i18n import Refused, msg
 from bot.service.queue import audit
 from bot.store import models as m
 
@@ -22,8 +23,8 @@ EMERGENCY_PLACEHOLDER = "{emergency_number}"
 OTHER = {"en": "nl", "nl": "en"}
 
 
-class RequiredLineError(ValueError):
-    """A required line that cannot be added or removed; the message is fit to show the admin."""
+class RequiredLineError(Refused, ValueError):
+    """A required line that cannot be added or removed; `message` says why, to show the admin."""
 
 
 def _plain(text: str) -> str:
@@ -43,7 +44,7 @@ def required_lines(session: Session, key: str, language: str) -> list[m.Required
 def add_required_line(session: Session, actor: str, key: str, language: str, text: str) -> m.RequiredLine:
     line = " ".join(text.split())
     if not line:
-        raise RequiredLineError("choose or write the line the answer must keep")
+        raise RequiredLineError(msg("Choose or write the line the answer must keep."))
     for existing in required_lines(session, key, language):
         if _plain(existing.text) == _plain(line):
             return existing
@@ -57,7 +58,7 @@ def add_required_line(session: Session, actor: str, key: str, language: str, tex
 def remove_required_line(session: Session, actor: str, line_id: int) -> m.RequiredLine:
     row = session.get(m.RequiredLine, line_id)
     if row is None:
-        raise RequiredLineError(f"required line {line_id} does not exist")
+        raise RequiredLineError(msg("Required line %(id)s does not exist.", id=line_id))
     audit(session, actor, "answer.unrequire_line", f"answer:{row.key}/{row.language}", {"text": row.text})
     session.delete(row)
     session.flush()
@@ -114,7 +115,7 @@ def mark_in_step(session: Session, actor: str, key: str, language: str) -> m.Ans
     """An admin read both and this language's answer says the same: the flag goes."""
     mine = _approved(session, key, language)
     if mine is None:
-        raise RequiredLineError("nothing approved in this language yet: write a version first")
+        raise RequiredLineError(msg("Nothing approved in this language yet: write a version first."))
     mine.in_step_at = datetime.now(UTC)
     audit(session, actor, "answer.in_step", f"answer:{key}/{language}", {"version": mine.version})
     return mine

@@ -18,6 +18,7 @@ from enum import StrEnum
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.core.i18n import Refused, msg
 from bot.core.language import detect_language
 from bot.core.library import unfill, unknown_placeholders
 from bot.core.replies import ORGANISATION_PLACEHOLDERS
@@ -32,8 +33,8 @@ MODES = tuple(mode.value for mode in Mode)
 _TOKENS = re.compile(r"\S+|\s+")
 
 
-class LibraryError(ValueError):
-    """A library change that cannot be made; the message is fit to show the admin."""
+class LibraryError(Refused, ValueError):
+    """A library change that cannot be made; `message` says why, to show the admin."""
 
 
 class AnswerStatus(StrEnum):
@@ -122,25 +123,25 @@ def intent_summaries(session: Session) -> list[IntentSummary]:
 def get_intent(session: Session, name: str) -> m.Intent:
     intent = session.get(m.Intent, name)
     if intent is None:
-        raise LibraryError(f"intent {name!r} does not exist")
+        raise LibraryError(msg("Intent '%(intent)s' does not exist.", intent=name))
     return intent
 
 
 def _check_role(session: Session, role: str | None) -> str | None:
     role = (role or "").strip() or None
     if role is not None and session.get(m.Role, role) is None:
-        raise LibraryError(f"role {role!r} does not exist")
+        raise LibraryError(msg("Role '%(role)s' does not exist.", role=role))
     return role
 
 
 def create_intent(session: Session, actor: str, name: str, mode: str, role: str | None) -> m.Intent:
     name = name.strip().lower().replace(" ", "_")
     if not name or not name.replace("_", "").isalnum() or len(name) > 100:
-        raise LibraryError("intent name: letters, digits and _ only")
+        raise LibraryError(msg("Intent name: letters, digits and _ only."))
     if session.get(m.Intent, name) is not None:
-        raise LibraryError(f"intent {name!r} already exists")
+        raise LibraryError(msg("Intent '%(intent)s' already exists.", intent=name))
     if mode not in MODES:
-        raise LibraryError(f"mode must be one of {', '.join(MODES)}")
+        raise LibraryError(msg("Mode must be one of %(modes)s.", modes=", ".join(MODES)))
     intent = m.Intent(name=name, mode=mode, role=_check_role(session, role))
     session.add(intent)
     session.flush()
@@ -152,7 +153,7 @@ def create_intent(session: Session, actor: str, name: str, mode: str, role: str 
 def update_intent(session: Session, actor: str, name: str, mode: str, role: str | None) -> m.Intent:
     intent = get_intent(session, name)
     if mode not in MODES:
-        raise LibraryError(f"mode must be one of {', '.join(MODES)}")
+        raise LibraryError(msg("Mode must be one of %(modes)s.", modes=", ".join(MODES)))
     before = {"mode": intent.mode, "role": intent.role}
     intent.mode, intent.role = mode, _check_role(session, role)
     audit(
@@ -199,7 +200,7 @@ def _next_version(session: Session, key: str, language: str) -> int:
 
 def _check_language(language: str) -> str:
     if language not in LANGUAGES:
-        raise LibraryError(f"language must be one of {', '.join(LANGUAGES)}")
+        raise LibraryError(msg("Language must be one of %(languages)s.", languages=", ".join(LANGUAGES)))
     return language
 
 
@@ -215,10 +216,12 @@ def save_draft(
     """A new draft version; citizens keep getting the approved one until it is approved."""
     body = text.replace("\r\n", "\n").strip()  # browsers send textarea lines with CRLF
     if not body:
-        raise LibraryError("the answer is empty")
+        raise LibraryError(msg("The answer is empty."))
     language = _check_language(language)
     if not answer_exists(session, key):
-        raise LibraryError(f"there is no answer or text called {key}; create the intent first")
+        raise LibraryError(
+            msg("There is no answer or text called %(key)s; create the intent first.", key=key)
+        )
     previous = current_approved(session, key, language)
     check_placeholders(body, previous.text if previous else "")
     answer = m.Answer(
@@ -248,7 +251,7 @@ def restore(session: Session, actor: str, answer_id: int) -> m.Answer:
     any other, so going back is never a blind switch."""
     old = session.get(m.Answer, answer_id)
     if old is None or old.status == AnswerStatus.SUGGESTED.value:
-        raise LibraryError(f"answer version {answer_id} does not exist")
+        raise LibraryError(msg("Answer version %(id)s does not exist.", id=answer_id))
     draft = save_draft(session, actor, old.key, old.language, old.text)
     audit(
         session,
@@ -276,7 +279,11 @@ def check_placeholders(text: str, previous: str) -> None:
     if unknown:
         names = ", ".join(f"{{{p}}}" for p in sorted(ORGANISATION_PLACEHOLDERS))
         raise LibraryError(
-            f"unknown placeholder {{{unknown[0]}}}: citizens would read it as it is. Use one of {names}"
+            msg(
+                "Unknown placeholder {%(name)s}: citizens would read it as it is. Use one of %(names)s.",
+                name=unknown[0],
+                names=names,
+            )
         )
 
 
@@ -285,15 +292,25 @@ def approve(session: Session, actor: str, answer_id: int, override: bool = False
     drops a required line is refused unless the admin overrides, which the audit log records."""
     answer = session.get(m.Answer, answer_id)
     if answer is None:
-        raise LibraryError(f"answer version {answer_id} does not exist")
+        raise LibraryError(msg("Answer version %(id)s does not exist.", id=answer_id))
     if answer.status != AnswerStatus.DRAFT.value:
-        raise LibraryError(f"version {answer.version} is {answer.status}, not a draft")
+        raise LibraryError(
+            msg(
+                "Version %(version)s is %(status)s, not a draft.",
+                version=answer.version,
+                status=answer.status,
+            )
+        )
     latest_approved = current_approved(session, answer.key, answer.language)
     missing = answer_checks.missing_required(session, answer, latest_approved)
     if missing and not override:
         raise LibraryError(
-            f"version {answer.version} drops a required line: \u201c{missing[0]}\u201d. Put it "
-            "back, or approve with the override if citizens really should no longer read it"
+            msg(
+                "Version %(version)s drops a required line: \u201c%(line)s\u201d. Put it back, or approve "
+                "with the override if citizens really should no longer read it.",
+                version=answer.version,
+                line=missing[0],
+            )
         )
     if latest_approved is not None and latest_approved.version > answer.version:
         # An older draft approved after a newer version: give it the newest number so it wins.
@@ -314,7 +331,7 @@ def approve(session: Session, actor: str, answer_id: int, override: bool = False
 def discard(session: Session, actor: str, answer_id: int) -> m.Answer:
     answer = session.get(m.Answer, answer_id)
     if answer is None or answer.status not in (AnswerStatus.DRAFT, AnswerStatus.SUGGESTED):
-        raise LibraryError("only drafts can be discarded")
+        raise LibraryError(msg("Only drafts can be discarded."))
     answer.status = AnswerStatus.RETIRED.value
     audit(
         session,
@@ -398,7 +415,7 @@ def add_example_once(
     get_intent(session, intent)
     body = " ".join(text.split())
     if not body:
-        raise LibraryError("the example is empty")
+        raise LibraryError(msg("The example is empty."))
     language = _check_language(language or detect_language(body).value)
     existing = session.scalars(
         select(m.TrainingExample).where(
@@ -430,7 +447,7 @@ def add_examples_from_messages(session: Session, actor: str, intent: str, messag
     """Citizens' questions (unrecognised ones, grouped) become examples of `intent`, each
     remembering the message it came from; how many were new (0: the intent had them all)."""
     if not message_ids:
-        raise LibraryError("choose at least one question")
+        raise LibraryError(msg("Choose at least one question."))
     rows = session.execute(
         select(m.Message.id, m.Message.text, m.Message.language).where(
             m.Message.id.in_(message_ids), m.Message.direction == Direction.IN.value
@@ -447,7 +464,7 @@ def add_examples_from_messages(session: Session, actor: str, intent: str, messag
 def remove_example(session: Session, actor: str, example_id: int) -> None:
     example = session.get(m.TrainingExample, example_id)
     if example is None:
-        raise LibraryError(f"example {example_id} does not exist")
+        raise LibraryError(msg("Example %(id)s does not exist.", id=example_id))
     audit(session, actor, "example.remove", f"intent:{example.intent}", {"example_id": example.id})
     session.delete(example)
     session.flush()
@@ -456,7 +473,7 @@ def remove_example(session: Session, actor: str, example_id: int) -> None:
 def move_example(session: Session, actor: str, example_id: int, to_intent: str) -> m.TrainingExample:
     example = session.get(m.TrainingExample, example_id)
     if example is None:
-        raise LibraryError(f"example {example_id} does not exist")
+        raise LibraryError(msg("Example %(id)s does not exist.", id=example_id))
     get_intent(session, to_intent)
     if example.intent == to_intent:
         return example
@@ -517,7 +534,7 @@ def suggest_from_reply(
         .order_by(m.Message.id.desc())
     ).first()
     if reply is None:
-        raise LibraryError("reply to the question first, then suggest the reply")
+        raise LibraryError(msg("Reply to the question first, then suggest the reply."))
     already = session.scalars(
         select(m.Answer).where(
             m.Answer.suggested_from_question == question.id,
@@ -587,16 +604,18 @@ def draft_from_suggestion(
     training example of that intent."""
     suggestion = session.get(m.Answer, answer_id)
     if suggestion is None or suggestion.suggested_from_question is None:
-        raise LibraryError(f"suggestion {answer_id} does not exist")
+        raise LibraryError(msg("Suggestion %(id)s does not exist.", id=answer_id))
     if suggestion.status != AnswerStatus.SUGGESTED.value:
-        raise LibraryError("this suggestion was already handled")
+        raise LibraryError(msg("This suggestion was already handled."))
     target = get_intent(session, intent)
     if target.mode != Mode.ANSWER.value:
-        raise LibraryError(f"intent {intent!r} routes to a person; set its mode to answer first")
+        raise LibraryError(
+            msg("Intent '%(intent)s' routes to a person; set its mode to answer first.", intent=intent)
+        )
     language = _check_language(language)
     body = (text if text is not None else suggestion.text).replace("\r\n", "\n").strip()
     if not body:
-        raise LibraryError("the answer is empty")
+        raise LibraryError(msg("The answer is empty."))
     suggestion.status = AnswerStatus.RETIRED.value
     draft = save_draft(
         session,
@@ -622,5 +641,5 @@ def draft_from_suggestion(
 def reject_suggestion(session: Session, actor: str, answer_id: int) -> None:
     suggestion = session.get(m.Answer, answer_id)
     if suggestion is None or suggestion.suggested_from_question is None:
-        raise LibraryError(f"suggestion {answer_id} does not exist")
+        raise LibraryError(msg("Suggestion %(id)s does not exist.", id=answer_id))
     discard(session, actor, answer_id)

@@ -12,28 +12,25 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from bot.core.i18n import Refused, msg
 from bot.store import models as m
 
 VALID_MINUTES = 15
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: easy to type on a phone
 
 
-class LinkError(ValueError):
-    """A code that is unknown, used or expired; the message is fit to show."""
+class LinkError(Refused, ValueError):
+    """A code that is unknown, used or expired; `message` says so, to show."""
 
 
 def _hash(code: str) -> str:
-    return hashlib.sha256(
-        code.strip().upper().replace(" ", "").replace("-", "").encode()
-    ).hexdigest()
+    return hashlib.sha256(code.strip().upper().replace(" ", "").replace("-", "").encode()).hexdigest()
 
 
 def issue_code(session: Session, professional: m.Professional, minutes: int = VALID_MINUTES) -> str:
     """A fresh code for this professional (earlier unused codes stop working)."""
     session.execute(
-        delete(m.LinkCode).where(
-            m.LinkCode.professional_id == professional.id, m.LinkCode.used_at.is_(None)
-        )
+        delete(m.LinkCode).where(m.LinkCode.professional_id == professional.id, m.LinkCode.used_at.is_(None))
     )
     code = "".join(secrets.choice(_ALPHABET) for _ in range(10))
     session.add(
@@ -52,10 +49,10 @@ def redeem(session: Session, code: str, telegram_chat_id: str) -> m.Professional
     now = datetime.now(UTC)
     link = session.get(m.LinkCode, _hash(code), with_for_update=True)
     if link is None or link.used_at is not None or link.expires_at < now:
-        raise LinkError("unknown or expired code")
+        raise LinkError(msg("Unknown or expired code."))
     professional = session.get(m.Professional, link.professional_id)
     if professional is None or not professional.active:
-        raise LinkError("unknown or expired code")
+        raise LinkError(msg("Unknown or expired code."))
     for other in session.scalars(
         select(m.Professional).where(
             m.Professional.telegram_chat_id == telegram_chat_id,

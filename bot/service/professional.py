@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.app import Services
+from bot.core.i18n import msg
 from bot.core.library import fill, unknown_placeholders
 from bot.core.replies import ORGANISATION_PLACEHOLDERS
 from bot.core.types import Language, QuestionStatus
@@ -45,10 +46,12 @@ def preview(session: Session, services: Services, viewer: Viewer, question_id: i
     sending anything; `QueueError` names what would stop it being sent."""
     question = queue.get_question(session, viewer, question_id)  # NotAllowed outside their roles
     if not text.strip():
-        raise QueueError("the reply is empty")
+        raise QueueError(msg("The reply is empty."))
     unknown = unknown_placeholders(text, ORGANISATION_PLACEHOLDERS)
     if unknown:
-        raise QueueError(f"unknown placeholder {{{unknown[0]}}}: the citizen would read it as it is")
+        raise QueueError(
+            msg("Unknown placeholder {%(name)s}: the citizen would read it as it is.", name=unknown[0])
+        )
     # a reply started from a library answer, in the citizen's language
     text = fill(text, services.settings.contacts.values(Language(question.language)))
     author = session.scalars(select(m.Professional).where(m.Professional.username == viewer.username)).first()

@@ -14,13 +14,14 @@ from typing import Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot.core.i18n import Refused, msg
 from bot.core.types import Language, QuestionStatus, Reply, ReplyKind
 from bot.store import models as m
 from bot.store.outbox import Outgoing, enqueue
 
 
-class QueueError(Exception):
-    """A queue action that cannot be done; the message is fit to show the professional."""
+class QueueError(Refused):
+    """A queue action that cannot be done; `message` says why, to show the professional."""
 
 
 class NotAllowed(QueueError):
@@ -31,7 +32,11 @@ class ClaimLost(QueueError):
     """Someone else claimed the question first."""
 
     def __init__(self, holder: str | None) -> None:
-        super().__init__(f"{holder or 'someone else'} has claimed this question")
+        super().__init__(
+            msg("%(name)s has claimed this question.", name=holder)
+            if holder
+            else msg("Someone else has claimed this question.")
+        )
         self.holder = holder
 
 
@@ -83,9 +88,9 @@ def list_questions(
 def get_question(session: Session, viewer: Viewer, question_id: int) -> m.Question:
     question = session.get(m.Question, question_id)
     if question is None:
-        raise QueueError(f"question {question_id} does not exist")
+        raise QueueError(msg("Question %(id)s does not exist.", id=question_id))
     if not viewer.may_see(question):
-        raise NotAllowed(f"question {question_id} is not for your roles or areas")
+        raise NotAllowed(msg("Question %(id)s is not for your roles or areas.", id=question_id))
     return question
 
 
@@ -115,7 +120,7 @@ def thread(
     )[::-1]
     if viewer.is_admin:
         return list(messages)
-    linked = {msg.question_id for msg in messages if msg.question_id is not None}
+    linked = {message.question_id for message in messages if message.question_id is not None}
     readable = {question.id} if viewer.may_see(question) else set()
     if linked - readable:
         readable |= {
@@ -125,9 +130,9 @@ def thread(
         }
     out: list[m.Message | Hidden] = []
     seen_one = False
-    for msg in messages:
-        if msg.question_id in readable:
-            out.append(msg)
+    for message in messages:
+        if message.question_id in readable:
+            out.append(message)
             seen_one = True
         elif out and isinstance(out[-1], Hidden):
             out[-1] = Hidden(out[-1].count + 1, out[-1].earlier)
@@ -197,13 +202,18 @@ def take_over(session: Session, viewer: Viewer, question_id: int, reason: str) -
     the claim rule. Atomic (only if the claimant is still the one seen), noted on the question,
     audited; the caller tells the claimant (console notice, Telegram push)."""
     if not viewer.is_admin:
-        raise NotAllowed("only an admin can take over a colleague's question")
+        raise NotAllowed(msg("Only an admin can take over a colleague's question."))
     question = get_question(session, viewer, question_id)
     previous = holder(question, "reply")
     if not previous or previous == viewer.username:
-        raise QueueError(f"question {question_id} is not claimed by a colleague: nothing to take over")
+        raise QueueError(
+            msg(
+                "Question %(id)s is not claimed by a colleague: there is nothing to take over.",
+                id=question_id,
+            )
+        )
     if not reason.strip():
-        raise QueueError("say why you take it over: the claimant reads it")
+        raise QueueError(msg("Say why you take it over: the claimant reads it."))
     now = datetime.now(UTC)
     done = session.execute(
         update(m.Question)
@@ -213,7 +223,9 @@ def take_over(session: Session, viewer: Viewer, question_id: int, reason: str) -
     )
     session.refresh(question)
     if done.rowcount != 1:  # type: ignore[attr-defined]
-        raise QueueError(f"question {question_id} changed hands meanwhile: reload and try again")
+        raise QueueError(
+            msg("Question %(id)s changed hands meanwhile: reload the page and try again.", id=question_id)
+        )
     text = f"Taken over from {previous} by {viewer.username}: {reason.strip()}"
     session.add(m.Note(question_id=question_id, author=viewer.username, text=text))
     audit(
@@ -269,9 +281,9 @@ def reply(session: Session, viewer: Viewer, question_id: int, text: str) -> m.Me
     question = get_question(session, viewer, question_id)
     body = text.strip()
     if not body:
-        raise QueueError("the reply is empty")
+        raise QueueError(msg("The reply is empty."))
     if question.status == QuestionStatus.CLOSED.value:
-        raise QueueError("the question is closed")
+        raise QueueError(msg("The question is closed."))
     ensure_holder(question, viewer, "reply")
     citizen = session.get(m.Citizen, question.citizen_id)
     assert citizen is not None
@@ -294,9 +306,9 @@ def reassign(
 ) -> m.Question:
     question = get_question(session, viewer, question_id)
     if session.get(m.Role, role) is None:
-        raise QueueError(f"unknown role {role}")
+        raise QueueError(msg("Unknown role %(role)s.", role=role))
     if area and session.get(m.Area, area) is None:
-        raise QueueError(f"unknown area {area}")
+        raise QueueError(msg("Unknown area %(area)s.", area=area))
     ensure_holder(question, viewer, "reassign")
     moved = (role, area or question.area) != (question.role, question.area)
     question.role, question.area = role, area or question.area
@@ -316,7 +328,7 @@ def reassign(
 def add_note(session: Session, viewer: Viewer, question_id: int, text: str) -> m.Note:
     question = get_question(session, viewer, question_id)
     if not text.strip():
-        raise QueueError("the note is empty")
+        raise QueueError(msg("The note is empty."))
     note = m.Note(question_id=question.id, author=viewer.username, text=text.strip())
     session.add(note)
     audit(session, viewer.username, "note", f"question:{question_id}")
@@ -325,7 +337,7 @@ def add_note(session: Session, viewer: Viewer, question_id: int, text: str) -> m
 
 def close(session: Session, viewer: Viewer, question_id: int, reason: str) -> m.Question:
     if reason not in CLOSE_REASONS:
-        raise QueueError(f"reason must be one of {', '.join(CLOSE_REASONS)}")
+        raise QueueError(msg("Reason must be one of %(reasons)s.", reasons=", ".join(CLOSE_REASONS)))
     question = get_question(session, viewer, question_id)
     ensure_holder(question, viewer, "close")
     question.status, question.close_reason = QuestionStatus.CLOSED.value, reason

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from bot.core.i18n import Msg, msg
 from bot.core.types import Language, ReplyKind
 from bot.service.queue import QueueError
 from bot.store import models as m
@@ -80,25 +81,47 @@ def check(
     closed = state.ends_at.strftime("%d %b %Y %H:%M UTC")
     if kind is not ReplyKind.PROFESSIONAL or state.template is None:
         raise OutsideReplyWindow(
-            f"This reply cannot be delivered on {window.label} after {window.hours:g} h: the "
-            f"citizen last wrote more than {window.hours:g} hours ago (the window closed {closed}) "
-            f"and no {window.label} template is configured for this language. Other options: "
-            f"{_options(citizen, window)}."
+            msg(
+                "This reply cannot be delivered on %(channel)s after %(hours)s h: the citizen last wrote "
+                "more than %(hours)s hours ago (the window closed %(closed)s) and no %(channel)s template "
+                "is configured for this language. Other options: %(options)s.",
+                channel=window.label,
+                hours=f"{window.hours:g}",
+                closed=closed,
+                options=_options(citizen, window),
+            )
         )
     if len(text) > window.template_max_chars:
         raise OutsideReplyWindow(
-            f"The citizen last wrote more than {window.hours:g} hours ago, so {window.label} only "
-            f"takes this reply as the template {state.template!r}, which holds at most "
-            f"{window.template_max_chars} characters ({len(text)} now). Shorten the reply, or: "
-            f"{_options(citizen, window)}."
+            msg(
+                "The citizen last wrote more than %(hours)s hours ago, so %(channel)s only takes this "
+                "reply as the template '%(template)s', which holds at most %(max)s characters (%(now)s "
+                "now). Shorten the reply, or: %(options)s.",
+                hours=f"{window.hours:g}",
+                channel=window.label,
+                template=state.template,
+                max=window.template_max_chars,
+                now=len(text),
+                options=_options(citizen, window),
+            )
         )
     return state
 
 
-def _options(citizen: m.Citizen, window: ReplyWindow) -> str:
+def _options(citizen: m.Citizen, window: ReplyWindow) -> Msg:
     number = citizen.external_id if citizen.external_id.isdigit() else None
-    call = f"call them on +{number}, " if number else ""
-    return (
-        f"{call}add a note and close the question, or wait: when the citizen writes again, "
-        f"{window.label} lets you reply for another {window.hours:g} hours"
+    hours = f"{window.hours:g}"
+    if number:
+        return msg(
+            "call them on +%(number)s, add a note and close the question, or wait: when the citizen "
+            "writes again, %(channel)s lets you reply for another %(hours)s hours",
+            number=number,
+            channel=window.label,
+            hours=hours,
+        )
+    return msg(
+        "add a note and close the question, or wait: when the citizen writes again, %(channel)s "
+        "lets you reply for another %(hours)s hours",
+        channel=window.label,
+        hours=hours,
     )

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.core.calendar import Calendar, CalendarError, calendar
+from bot.core.i18n import Refused, msg
 from bot.service import users
 from bot.service.queue import audit
 from bot.store import models as m
@@ -23,14 +24,14 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _RANGE = re.compile(r"^\d{4}(-\d{4})?$")
 
 
-class RoutingError(ValueError):
-    """A routing change that cannot be made; the message is fit to show the admin."""
+class RoutingError(Refused, ValueError):
+    """A routing change that cannot be made; `message` says why, to show the admin."""
 
 
 def _slug(value: str) -> str:
     slug = value.strip().lower()
     if not _SLUG.match(slug):
-        raise RoutingError("identifier: lower-case letters, digits, _ and -")
+        raise RoutingError(msg("Identifier: lower-case letters, digits, _ and - only."))
     return slug
 
 
@@ -53,7 +54,10 @@ def office_hours(value: str, zone: str = "", closed: str = "") -> Calendar:
         return calendar(value, zone, closed)
     except CalendarError as exc:
         raise RoutingError(
-            f"{exc}; office hours look like mon-fri 08:30-17:00, or empty for always staffed"
+            msg(
+                "%(problem)s; office hours look like mon-fri 08:30-17:00, or empty for always staffed.",
+                problem=str(exc),
+            )
         ) from exc
 
 
@@ -63,7 +67,9 @@ def postcode_ranges(value: str) -> str:
     for part in parts:
         lo, _, hi = part.partition("-")
         if not _RANGE.match(part) or (hi and int(hi) < int(lo)):
-            raise RoutingError(f"postcode range {part!r}: four digits, or low-high such as 1011-1019")
+            raise RoutingError(
+                msg("Postcode range '%(range)s': four digits, or low-high such as 1011-1019.", range=part)
+            )
     return ",".join(parts)
 
 
@@ -82,9 +88,9 @@ def save_role(
 ) -> m.Role:
     slug = _slug(slug)
     if not name_en.strip() or not name_nl.strip():
-        raise RoutingError("a role needs an English and a Dutch display name")
+        raise RoutingError(msg("A role needs an English and a Dutch display name."))
     if not 0 < response_hours <= 24 * 14:
-        raise RoutingError("response-time promise: between 0 and 336 hours")
+        raise RoutingError(msg("Response-time promise: between 0 and 336 hours."))
     hours = office_hours(staffed, time_zone, closed_days)
     role = session.get(m.Role, slug)
     created = role is None
@@ -126,12 +132,18 @@ def _escalation(session: Session, slug: str, target: str) -> str | None:
     if not target:
         return None
     if session.get(m.Role, target) is None:
-        raise RoutingError(f"escalates to: unknown role {target}")
+        raise RoutingError(msg("Escalates to: unknown role %(role)s.", role=target))
     seen = {slug}
     step: str | None = target
     while step is not None:
         if step in seen:
-            raise RoutingError(f"escalates to: {target} leads back to {slug}; choose another role")
+            raise RoutingError(
+                msg(
+                    "Escalates to: %(target)s leads back to %(role)s; choose another role.",
+                    target=target,
+                    role=slug,
+                )
+            )
         seen.add(step)
         row = session.get(m.Role, step)
         step = row.escalates_to if row else None
@@ -141,7 +153,7 @@ def _escalation(session: Session, slug: str, target: str) -> str | None:
 def save_area(session: Session, actor: str, slug: str, name: str, ranges: str) -> m.Area:
     slug = _slug(slug)
     if not name.strip():
-        raise RoutingError("an area needs a name")
+        raise RoutingError(msg("An area needs a name."))
     area = session.get(m.Area, slug)
     created = area is None
     if area is None:
@@ -186,7 +198,7 @@ def add_professional(
             areas=",".join(areas),
         )
     except users.UserError as exc:
-        raise RoutingError(str(exc)) from exc
+        raise RoutingError(exc.message) from exc
     audit(
         session,
         actor,
@@ -213,18 +225,21 @@ def update_professional(
     UPDATE), as `sso.unlink` locks it, so the two cannot together leave an account with no way in."""
     pro = session.get(m.Professional, pro_id, with_for_update=True)
     if pro is None:
-        raise RoutingError("no such user")
+        raise RoutingError(msg("There is no such user."))
     if password_login is False and pro.password_login and not pro.oidc_subject:
         raise RoutingError(
-            f"the local password of {pro.username} stays on: no organisation account is linked, "
-            "so they could not sign in at all"
+            msg(
+                "The local password of %(name)s stays on: no organisation account is linked to their "
+                "account, so they could not sign in at all.",
+                name=pro.username,
+            )
         )
     known_roles = {r.slug for r in session.scalars(select(m.Role))}
     known_areas = {a.slug for a in session.scalars(select(m.Area))}
     if set(roles) - known_roles or set(areas) - known_areas:
-        raise RoutingError("unknown role or area")
+        raise RoutingError(msg("Unknown role or area."))
     if pro.username == actor and (not active or not is_admin):
-        raise RoutingError("you cannot remove your own admin rights or deactivate yourself")
+        raise RoutingError(msg("You cannot remove your own admin rights or deactivate yourself."))
     pro.roles, pro.areas, pro.active, pro.is_admin = (
         ",".join(roles),
         ",".join(areas),
@@ -260,7 +275,7 @@ def update_professional(
 def reset_password(session: Session, actor: str, pro_id: int) -> tuple[m.Professional, str]:
     pro = session.get(m.Professional, pro_id)
     if pro is None:
-        raise RoutingError("no such user")
+        raise RoutingError(msg("There is no such user."))
     password = new_password()
     users.set_password(pro, password, one_time=True)
     session.execute(delete(m.WebSession).where(m.WebSession.professional_id == pro.id))

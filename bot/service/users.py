@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.core.i18n import Refused, msg
 from bot.store import models as m
 
 _hasher = PasswordHasher()
@@ -17,8 +18,8 @@ _USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,79}$")
 MIN_PASSWORD = 10
 
 
-class UserError(ValueError):
-    """A user that cannot be created or changed; the message is fit to show."""
+class UserError(Refused, ValueError):
+    """A user that cannot be created or changed; `message` says why, to show."""
 
 
 def hash_password(password: str) -> str:
@@ -67,24 +68,34 @@ def create(
     """A new professional; `password` is one-time (`set_password`) unless `one_time=False`."""
     username = username.strip().lower()
     if not _USERNAME.match(username):
-        raise UserError("username: 2-80 characters, lower-case letters, digits, . _ -")
+        raise UserError(
+            msg("Username: 2 to 80 characters: lower-case letters, digits, dots, underscores and hyphens.")
+        )
     if len(password) < MIN_PASSWORD:
-        raise UserError(f"password: at least {MIN_PASSWORD} characters")
+        raise UserError(msg("Password: at least %(chars)s characters.", chars=MIN_PASSWORD))
     if find(session, username) is not None:
-        raise UserError(f"user {username!r} already exists")
+        raise UserError(msg("User '%(username)s' already exists.", username=username))
     role_list = [r.strip() for r in roles.split(",") if r.strip()]
     known = set(session.scalars(select(m.Role.slug)))
     unknown = [r for r in role_list if r not in known]
     if unknown:
-        raise UserError(f"unknown role(s): {', '.join(unknown)}")
+        raise UserError(msg("Unknown role(s): %(roles)s.", roles=", ".join(unknown)))
     area_list = [a.strip() for a in areas.split(",") if a.strip()]
     known_areas = set(session.scalars(select(m.Area.slug)))
     if [a for a in area_list if a not in known_areas]:
         missing = ", ".join(a for a in area_list if a not in known_areas)
-        hint = f"known areas: {', '.join(sorted(known_areas))}" if known_areas else "there are no areas yet"
+        hint = (
+            msg("known areas: %(areas)s", areas=", ".join(sorted(known_areas)))
+            if known_areas
+            else msg("there are no areas yet")
+        )
         raise UserError(
-            f"unknown area(s): {missing} ({hint}). Create an area with its postcodes in "
-            "the console under Admin, Roles and areas; leave --areas out for all areas."
+            msg(
+                "Unknown area(s): %(missing)s (%(hint)s). Create an area with its postcodes in the "
+                "console under Admin, Roles and areas; leave --areas out for all areas.",
+                missing=missing,
+                hint=hint,
+            )
         )
     pro = m.Professional(
         username=username,

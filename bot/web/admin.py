@@ -25,6 +25,7 @@ from bot.store import team
 from bot.web.auth import User, require_admin, verify_csrf
 from bot.web.deps import ServicesDep
 from bot.web.i18n import Msg, msg
+from bot.web.refusals import RefusedHTTP
 from bot.web.templating import render
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
@@ -78,13 +79,13 @@ def unstaffed(svc: Services, session: Session) -> list[str]:
     return gaps
 
 
-def attempt(svc: Services, change: Callable[[Session], str], on_error: Callable[[str], Response]) -> Response:
+def attempt(svc: Services, change: Callable[[Session], str], on_error: Callable[[Msg], Response]) -> Response:
     """Run `change` in one transaction; its result is where to go. A refusal re-renders."""
     try:
         with svc.sessions.begin() as session:
             url = change(session)
     except (LibraryError, routing_admin.RoutingError, answer_checks.RequiredLineError) as exc:
-        return on_error(str(exc))
+        return on_error(exc.message)
     changed(svc)
     return go(url)
 
@@ -135,7 +136,7 @@ def _intent_page(
         try:
             intent = lib.get_intent(session, name)
         except LibraryError as exc:
-            raise HTTPException(404, str(exc)) from exc
+            raise RefusedHTTP(404, exc) from exc
         summary = next(s for s in lib.intent_summaries(session) if s.name == name)
         key = lib.answer_key(name)
         answers = {
@@ -336,7 +337,7 @@ def save_draft(
     )
 
 
-def _version_page(request: Request, svc: Services, answer_id: int, err: str) -> Response:
+def _version_page(request: Request, svc: Services, answer_id: int, err: Msg) -> Response:
     """A refused change to a version: its answer page with the reason."""
     with svc.sessions() as session:
         answer = session.get(m.Answer, answer_id)
@@ -381,7 +382,7 @@ def require_line(
 ) -> Response:
     def change(session: Session) -> str:
         if language not in lib.LANGUAGES or not lib.answer_exists(session, key):
-            raise LibraryError(f"there is no answer or text called {key}")
+            raise LibraryError(msg("There is no answer or text called %(key)s.", key=key))
         answer_checks.add_required_line(session, user.username, key, language, text)
         return f"/admin/answers/{key}/{language}?done=required#required"
 
@@ -405,7 +406,9 @@ def unrequire_line(request: Request, svc: ServicesDep, line_id: int, user: Admin
 def in_step(request: Request, svc: ServicesDep, key: str, language: str, user: Admin) -> Response:
     def change(session: Session) -> str:
         if language not in lib.LANGUAGES:
-            raise LibraryError(f"language must be one of {', '.join(lib.LANGUAGES)}")
+            raise LibraryError(
+                msg("Language must be one of %(languages)s.", languages=", ".join(lib.LANGUAGES))
+            )
         answer_checks.mark_in_step(session, user.username, key, language)
         return f"/admin/answers/{key}/{language}?done=in_step"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,7 @@ from bot.web.auth import (
 )
 from bot.web.deps import ServicesDep
 from bot.web.i18n import Msg, msg, translations
+from bot.web.refusals import RefusedHTTP
 from bot.web.templating import page_language_of, render, word
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_admin), Depends(verify_csrf)])
@@ -199,13 +200,13 @@ def suggest(
         with svc.sessions.begin() as session:
             lib.suggest_from_reply(session, viewer_of(user), question_id, svc.settings.contacts.configured())
     except NotAllowed as exc:
-        raise HTTPException(403, str(exc)) from exc
+        raise RefusedHTTP(403, exc) from exc
     except QueueError as exc:
-        raise HTTPException(404, str(exc)) from exc
+        raise RefusedHTTP(404, exc) from exc
     except LibraryError as exc:
         if "HX-Request" in request.headers:
-            return render(request, "admin/_suggest_done.html", status_code=400, error=str(exc))
-        raise HTTPException(400, str(exc)) from exc
+            return render(request, "admin/_suggest_done.html", status_code=400, error=exc.message)
+        raise RefusedHTTP(400, exc) from exc
     if "HX-Request" in request.headers:
         return render(request, "admin/_suggest_done.html")
     return go(f"/questions/{question_id}")

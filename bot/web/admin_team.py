@@ -96,7 +96,7 @@ def add_professional(
                 session, user.username, username, display_name, roles, areas, is_admin
             )
     except RoutingError as exc:
-        return _team_page(request, svc, 400, flash=str(exc), flash_kind="error")
+        return _team_page(request, svc, 400, flash=exc.message, flash_kind="error")
     # The password is shown this once (no redirect: a reload must not show it again).
     return _team_page(request, svc, created=pro.username, password=password, one_time_hours=ONE_TIME_HOURS)
 
@@ -128,7 +128,7 @@ def reset_password(request: Request, svc: ServicesDep, pro_id: int, user: Admin)
         with svc.sessions.begin() as session:
             pro, password = routing_admin.reset_password(session, user.username, pro_id)
     except RoutingError as exc:
-        return _team_page(request, svc, 400, flash=str(exc), flash_kind="error")
+        return _team_page(request, svc, 400, flash=exc.message, flash_kind="error")
     return _team_page(
         request, svc, created=pro.username, password=password, reset=True, one_time_hours=ONE_TIME_HOURS
     )

@@ -21,6 +21,7 @@ from bot.web.events import Broadcaster
 from bot.web.fleet_events import PgEventRelay
 from bot.web.i18n import Msg, msg
 from bot.web.plugins import Stop
+from bot.web.refusals import RefusedHTTP
 from bot.web.security import AnonCookie, SecurityHeaders
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -63,7 +64,11 @@ async def error_page(request: Request, exc: Exception) -> Response:
     from bot.web.templating import render
 
     detail = exc.detail if isinstance(exc.detail, str) else None
-    message = DETAILS.get(detail or "") or detail or msg("This request could not be served.")
+    message: Msg | str = (
+        exc.message
+        if isinstance(exc, RefusedHTTP)
+        else DETAILS.get(detail or "") or detail or msg("This request could not be served.")
+    )
     return render(
         request,
         "error.html",

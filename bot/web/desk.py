@@ -11,7 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy import select
 
@@ -23,6 +23,7 @@ from bot.service.reply_window import WindowState
 from bot.store import models as m
 from bot.web.auth import User, current_user, verify_csrf, viewer_of
 from bot.web.deps import BroadcasterDep, DispatcherDep, ServicesDep
+from bot.web.refusals import RefusedHTTP
 from bot.web.templating import render
 
 router = APIRouter(dependencies=[Depends(verify_csrf)])
@@ -119,9 +120,9 @@ async def _question_page(
     try:
         detail = await asyncio.to_thread(_detail, svc, viewer_of(user), question_id)
     except NotAllowed as exc:
-        raise HTTPException(403, str(exc)) from exc
+        raise RefusedHTTP(403, exc) from exc
     except QueueError as exc:
-        raise HTTPException(404, str(exc)) from exc
+        raise RefusedHTTP(404, exc) from exc
     return render(
         request,
         "question.html",
@@ -149,7 +150,7 @@ async def _act(svc: Services, event: str, question_id: int, fn, *args: Any) -> A
     try:
         result = await asyncio.to_thread(run)
     except NotAllowed as exc:
-        raise HTTPException(403, str(exc)) from exc
+        raise RefusedHTTP(403, exc) from exc
     svc.triage.publish(event, question_id)
     return result
 
@@ -185,9 +186,9 @@ async def question_live(request: Request, svc: ServicesDep, question_id: int, us
     try:
         detail = await asyncio.to_thread(_detail, svc, viewer_of(user), question_id)
     except NotAllowed as exc:
-        raise HTTPException(403, str(exc)) from exc
+        raise RefusedHTTP(403, exc) from exc
     except QueueError as exc:
-        raise HTTPException(404, str(exc)) from exc
+        raise RefusedHTTP(404, exc) from exc
     return render(request, "_question_live.html", d=detail)
 
 
@@ -215,7 +216,7 @@ async def claim(request: Request, svc: ServicesDep, question_id: int, user: Staf
     try:
         outcome = await _act(svc, "question.claimed", question_id, queue.claim, viewer, question_id)
     except QueueError as exc:
-        raise HTTPException(404, str(exc)) from exc
+        raise RefusedHTTP(404, exc) from exc
     if outcome.won:
         return await _question_page(request, svc, user, question_id, notice="claimed")
     return await _question_page(
@@ -236,10 +237,10 @@ async def reply(
     try:
         await asyncio.to_thread(professional.answer, svc, viewer, question_id, text)
     except NotAllowed as exc:
-        raise HTTPException(403, str(exc)) from exc
+        raise RefusedHTTP(403, exc) from exc
     except QueueError as exc:
         return await _question_page(
-            request, svc, user, question_id, status_code=409, error=str(exc), draft=text
+            request, svc, user, question_id, status_code=409, error=exc.message, draft=text
         )
     svc.triage.publish("question.answered", question_id)
     dispatcher.wakeup.set()
@@ -259,9 +260,9 @@ async def preview(
     try:
         filled, error = await asyncio.to_thread(run), None
     except NotAllowed as exc:
-        raise HTTPException(403, str(exc)) from exc
+        raise RefusedHTTP(403, exc) from exc
     except QueueError as exc:
-        filled, error = None, None if not text.strip() else str(exc)
+        filled, error = None, None if not text.strip() else exc.message
     return render(request, "_reply_preview.html", filled=filled, error=error)
 
 
@@ -289,7 +290,7 @@ async def reassign(
             note,
         )
     except QueueError as exc:
-        return await _question_page(request, svc, user, question_id, status_code=400, error=str(exc))
+        return await _question_page(request, svc, user, question_id, status_code=400, error=exc.message)
     return _go(request, "/queue?done=reassigned")
 
 
@@ -302,7 +303,7 @@ async def take_over(
     try:
         await _act(svc, "question.taken_over", question_id, queue.take_over, viewer, question_id, reason)
     except QueueError as exc:
-        return await _question_page(request, svc, user, question_id, status_code=409, error=str(exc))
+        return await _question_page(request, svc, user, question_id, status_code=409, error=exc.message)
     return await _question_page(request, svc, user, question_id, notice="taken_over")
 
 
@@ -314,7 +315,7 @@ async def note(
     try:
         await _act(svc, "question.noted", question_id, queue.add_note, viewer, question_id, text)
     except QueueError as exc:
-        return await _question_page(request, svc, user, question_id, status_code=400, error=str(exc))
+        return await _question_page(request, svc, user, question_id, status_code=400, error=exc.message)
     return await _question_page(request, svc, user, question_id, notice="noted")
 
 
@@ -326,5 +327,5 @@ async def close(
     try:
         await _act(svc, "question.closed", question_id, queue.close, viewer, question_id, reason)
     except QueueError as exc:
-        return await _question_page(request, svc, user, question_id, status_code=400, error=str(exc))
+        return await _question_page(request, svc, user, question_id, status_code=400, error=exc.message)
     return _go(request, "/queue?done=closed")

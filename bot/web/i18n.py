@@ -9,20 +9,25 @@ chose nothing (or nobody is logged in), Dutch if the browser's Accept-Language p
 `en`, else English.
 
 Python code that produces a text for a page (a flash, a form error) returns a `Msg` (made with
-`msg`, the marker `make messages` extracts); `render` translates it for the page's language.
+`msg`, the marker `make messages` extracts); `render` translates it for the page's language. `Msg`
+lives in bot.core.i18n, so the services word their refusals (`Refused`) with it too: a page shows
+`error.message`, translated like any console text.
 """
 
 from __future__ import annotations
 
 import gettext
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cache
 from io import BytesIO
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+
+# Re-exported: the value type lives in bot.core, so the services word their refusals with it too.
+from bot.core.i18n import Msg as Msg
+from bot.core.i18n import Refused as Refused
+from bot.core.i18n import msg as msg
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
@@ -80,22 +85,3 @@ def page_language(chosen: str | None, accept_language: str | None) -> str:
     if chosen in LANGUAGES:
         return chosen  # type: ignore[return-value]
     return browser_language(accept_language)
-
-
-@dataclass(frozen=True)
-class Msg:
-    """A text for a page, translated when the page is rendered: `msgid % params` in its language."""
-
-    msgid: str
-    params: Mapping[str, object] = field(default_factory=dict)
-
-    def text(self, t: gettext.NullTranslations) -> str:
-        return t.gettext(self.msgid) % dict(self.params) if self.params else t.gettext(self.msgid)
-
-    def __str__(self) -> str:  # English, for logs and the API's JSON
-        return self.text(translations(DEFAULT))
-
-
-def msg(msgid: str, **params: object) -> Msg:
-    """Mark a console text for translation (`make messages` extracts every `msg("...")`)."""
-    return Msg(msgid, params)

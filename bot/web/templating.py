@@ -26,7 +26,7 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from bot.service.queue import hidden_label
-from bot.web import service_texts, timefmt
+from bot.web import timefmt
 from bot.web.auth import User, csrf_token_for, optional_user, services_of
 from bot.web.i18n import DEFAULT, Msg, msg, page_language, translations
 
@@ -184,13 +184,8 @@ def nav_for(user: User | None, path: str, t: gettext.NullTranslations) -> list[d
     ]
 
 
-# Context keys whose plain text may be a refusal worded by the service layer (`service_texts`).
-_MESSAGES = frozenset({"flash", "error", "message"})
-
-
-def _translated(key: str, value: Any, t: gettext.NullTranslations) -> Any:
-    if key in _MESSAGES and isinstance(value, str):
-        value = service_texts.known(value)
+def _translated(value: Any, t: gettext.NullTranslations) -> Any:
+    """A `Msg` (a console text, a service's refusal) in the page's language; anything else as is."""
     return value.text(t) if isinstance(value, Msg) else value
 
 
@@ -210,6 +205,6 @@ def render(
         "nav": nav_for(user, request.url.path, t),
         "staff_zone": services_of(request).settings.timezone,
         "ui_language": language,
-        **{key: _translated(key, value, t) for key, value in ctx.items()},
+        **{key: _translated(value, t) for key, value in ctx.items()},
     }
     return templates.TemplateResponse(request, name, context, status_code=status_code, headers=headers)

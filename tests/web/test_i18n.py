@@ -3,6 +3,7 @@ Accept-Language) picks the language, and relative times read right at their boun
 
 from __future__ import annotations
 
+import ast
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,9 +14,11 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
+from bot.core.i18n import Refused, msg
+from bot.service.queue import ClaimLost
 from bot.store import models as m
-from bot.web import service_texts, timefmt
-from bot.web.i18n import LOCALE_DIR, Msg, browser_language, page_language, po_path, translations
+from bot.web import timefmt
+from bot.web.i18n import LOCALE_DIR, browser_language, page_language, po_path, translations
 from tests.web.conftest import csrf_of, login, make_question, make_user, switch_to
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,16 +28,20 @@ EN = {"Accept-Language": "en-GB,en;q=0.9,nl;q=0.5"}
 PLACEHOLDER = re.compile(r"%\((\w+)\)s|\{(\w+)\}")
 
 
+EXTRACTED_FROM = ("web", "service")  # the console and the services' refusals, as `make messages`
+
+
 def _extracted() -> set[str | tuple[str, ...]]:
-    """Every msgid in the templates and bot/web, extracted now as `make messages` does."""
+    """Every msgid in the templates, bot/web and bot/service, extracted now as `make messages` does."""
     with (ROOT / "babel.cfg").open() as cfg:
         method_map, options_map = parse_mapping_cfg(cfg)
     found: set[str | tuple[str, ...]] = set()
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "msg": None}
-    for _file, _line, message, _comments, _context in extract_from_dir(
-        str(ROOT / "bot" / "web"), method_map, options_map, keywords=keywords
-    ):
-        found.add(message)
+    for package in EXTRACTED_FROM:
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(ROOT / "bot" / package), method_map, options_map, keywords=keywords
+        ):
+            found.add(message)
     return found
 
 
@@ -240,25 +247,82 @@ def test_error_pages_follow_the_language(services, app_client) -> None:  # type:
     assert odd.status_code == 422 and "Dat adres klopt niet helemaal" in odd.text
 
 
-def test_refusals_worded_by_the_service_are_shown_in_the_page_language() -> None:
-    found = service_texts.known("unknown placeholder {emergency_numbr}: the citizen would read it as it is")
-    assert isinstance(found, Msg)
-    assert found.text(translations("nl")) == (
-        "Onbekend invulveld {emergency_numbr}: de inwoner zou het letterlijk zo lezen."
+def test_a_refusal_reads_english_in_logs_and_its_reader_s_language_on_a_page() -> None:
+    error = ClaimLost("fiona")
+    assert str(error) == "fiona has claimed this question."  # the CLI, Telegram, the logs
+    assert error.message.text(translations("nl")) == "fiona heeft deze vraag al opgepakt."
+    assert str(ClaimLost(None)) == "Someone else has claimed this question."
+    # a parameter that is a text itself is translated with its sentence
+    nested = msg(
+        "Unknown area(s): %(missing)s (%(hint)s). Create an area with its postcodes in the "
+        "console under Admin, Roles and areas; leave --areas out for all areas.",
+        missing="noord",
+        hint=msg("there are no areas yet"),
     )
-    assert str(service_texts.known("fiona has claimed this question")) == "fiona has claimed this question."
-    assert service_texts.known("a refusal nobody listed") == "a refusal nobody listed"
-    # the library's refusals an admin meets while curating
-    dropped = service_texts.known(
-        "version 4 drops a required line: \u201cCall 112.\u201d. Put it back, or approve with the"
-        " override if citizens really should no longer read it"
+    assert str(Refused(nested)).startswith("Unknown area(s): noord (there are no areas yet).")
+    assert nested.text(translations("nl")).startswith(
+        "Onbekend(e) gebied(en): noord (er zijn nog geen gebieden)."
     )
-    assert isinstance(dropped, Msg)
-    assert dropped.text(translations("nl")).startswith(
-        "Versie 4 laat een verplichte regel weg: \u201cCall 112.\u201d"
-    )
-    empty = service_texts.known("the answer is empty")
-    assert isinstance(empty, Msg) and empty.text(translations("nl")) == "Het antwoord is leeg."
+
+
+def _refusal_classes() -> set[str]:
+    """The names of every `Refused` subclass the services define (imported here, so all are known)."""
+    import bot.service.answer_checks
+    import bot.service.library_admin
+    import bot.service.linking
+    import bot.service.reply_window
+    import bot.service.routing_admin
+    import bot.service.users  # noqa: F401
+
+    names, todo = set(), [Refused]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            names.add(sub.__name__)
+            todo.append(sub)
+    return names
+
+
+def test_every_refusal_is_raised_with_a_text_the_dutch_catalogue_translates() -> None:
+    """A service that rewords a refusal (or raises one with a plain string) without the catalogue
+    following fails here: each refusal's texts are `msg("...")` literals with a Dutch translation."""
+    with po_path("nl").open("rb") as fp:
+        catalog = read_po(fp, locale="nl")
+    classes = _refusal_classes()
+    assert {"QueueError", "NotAllowed", "LibraryError", "RoutingError", "UserError"} <= classes
+    seen, problems = 0, []
+    for path in sorted((ROOT / "bot").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            call = node.exc if isinstance(node, ast.Raise) else None
+            if not isinstance(call, ast.Call):
+                continue
+            name = call.func.attr if isinstance(call.func, ast.Attribute) else getattr(call.func, "id", "")
+            if name not in classes or name == "ClaimLost":  # ClaimLost words itself (checked below)
+                continue
+            where = f"{path.relative_to(ROOT)}:{node.lineno}"
+            argument = call.args[0] if call.args else None
+            if isinstance(argument, ast.Attribute) and argument.attr == "message":
+                continue  # passes another refusal's text on
+            texts = [
+                inner.args[0].value
+                for inner in ast.walk(argument or call)
+                if isinstance(inner, ast.Call)
+                and getattr(inner.func, "id", "") == "msg"
+                and inner.args
+                and isinstance(inner.args[0], ast.Constant)
+            ]
+            if not texts:
+                problems.append(f'{where}: {name} raised without a msg("...")')
+            for text in texts:
+                seen += 1
+                entry = catalog.get(text)
+                if entry is None or not entry.string:
+                    problems.append(f"{where}: no Dutch for {text!r} (run make messages, then translate)")
+    for text in (ClaimLost("x").message.msgid, ClaimLost(None).message.msgid):
+        entry = catalog.get(text)
+        if entry is None or not entry.string:
+            problems.append(f"ClaimLost: no Dutch for {text!r}")
+    assert seen > 50, "found too few refusals: is the scan still right?"
+    assert not problems, "\n".join(problems)
 
 
 def test_a_dutch_professional_reads_the_reply_preview_refusal_in_dutch(services, app_client) -> None:  # type: ignore[no-untyped-def]
@@ -270,3 +334,48 @@ def test_a_dutch_professional_reads_the_reply_preview_refusal_in_dutch(services,
         f"/questions/{qid}/preview", data={"text": "Bel {emergency_numbr}", "csrf_token": token}
     )
     assert "Onbekend invulveld {emergency_numbr}" in preview.text, preview.text
+
+
+# Refusals a Dutch professional or admin meets, through the console: in Dutch, as the service words them.
+
+
+def test_a_dutch_professional_reads_queue_refusals_in_dutch(services, app_client) -> None:  # type: ignore[no-untyped-def]
+    make_user(services, "fiona", roles=POLICE, display_name="Fiona")
+    make_user(services, "ilse", roles=POLICE)
+    make_user(services, "bas", roles="fire_prevention_officer")
+    _set_language(services, "ilse", "nl")
+    _set_language(services, "bas", "nl")
+    qid = make_question(services, POLICE, "Wie kan ik bellen over overlast?", language="nl")
+    token = login(app_client, "fiona")
+    assert app_client.post(f"/questions/{qid}/claim", data={"csrf_token": token}).status_code == 200
+
+    token = switch_to(app_client, "ilse")
+    lost = app_client.post(f"/questions/{qid}/reply", data={"text": "Bel de wijkagent.", "csrf_token": token})
+    assert lost.status_code == 409 and "fiona heeft deze vraag al opgepakt." in lost.text, lost.text
+    note = app_client.post(f"/questions/{qid}/note", data={"text": "  ", "csrf_token": token})
+    assert note.status_code == 400 and "De notitie is leeg." in note.text
+    missing = app_client.get("/questions/987654", headers={"Accept": "text/html"})
+    assert missing.status_code == 404 and "Vraag 987654 bestaat niet." in missing.text
+    # the API's JSON keeps the English sentence
+    as_json = app_client.get("/questions/987654", headers={"Accept": "application/json"})
+    assert as_json.json() == {"detail": "Question 987654 does not exist."}
+
+    switch_to(app_client, "bas")
+    other = app_client.get(f"/questions/{qid}", headers={"Accept": "text/html"})
+    assert other.status_code == 403
+    assert f"Vraag {qid} is niet voor jouw rollen of gebieden." in other.text, other.text
+
+
+def test_a_dutch_admin_reads_library_and_team_refusals_in_dutch(services, app_client) -> None:  # type: ignore[no-untyped-def]
+    make_user(services, "admin", admin=True)
+    _set_language(services, "admin", "nl")
+    token = login(app_client, "admin")
+    intent = app_client.post(
+        "/admin/intents", data={"name": "wat-is-dit?", "mode": "answer", "csrf_token": token}
+    )
+    assert intent.status_code == 400 and "Naam van de intent: alleen letters, cijfers en _." in intent.text
+    area = app_client.post("/admin/areas", data={"slug": "noord", "name": " ", "csrf_token": token})
+    assert area.status_code == 400 and "Een gebied heeft een naam nodig." in area.text
+    # users.create refuses, the team service passes the refusal on: still Dutch
+    user = app_client.post("/admin/team", data={"username": "X", "csrf_token": token})
+    assert user.status_code == 400 and "Gebruikersnaam: 2 tot 80 tekens" in user.text, user.text
