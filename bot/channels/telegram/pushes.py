@@ -54,21 +54,22 @@ class Pusher:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def push_question(self, question_id: int, prefix: str = "") -> int:
-        """Send the question's card to each professional it is for; returns how many got it."""
-        chats, _ = await asyncio.to_thread(staff.targets, self.deps, question_id)
+    async def push_question(self, question_id: int, note: staff.Note | None = None) -> int:
+        """Send the question's card to each professional it is for, in their language; returns
+        how many got it."""
+        chats = await asyncio.to_thread(staff.targets, self.deps, question_id)
         if not chats:
             return 0
-        card = await asyncio.to_thread(staff.push_card, self.deps, question_id, prefix)
-        if card is None:
+        languages = {language for _, language in chats}
+        cards = await asyncio.to_thread(staff.push_cards, self.deps, question_id, languages, note)
+        if not cards:
             return 0
-        sent = await asyncio.gather(*(self._send(chat, card) for chat in chats))
+        sent = await asyncio.gather(*(self._send(chat, cards[language]) for chat, language in chats))
         return sum(sent)
 
     async def push_escalated(self, question_id: int) -> int:
         """An emergency nobody claimed, now for the next role up (or the admins)."""
-        prefix = await asyncio.to_thread(staff.escalation_note, self.deps, question_id)
-        return await self.push_question(question_id, prefix=prefix)
+        return await self.push_question(question_id, note=staff.escalation_note(self.deps, question_id))
 
     async def push_take_over(self, question_id: int) -> bool:
         """Tell the claimant (if their Telegram is linked) that an admin took their question."""
@@ -107,8 +108,8 @@ class Pusher:
 
     async def remind_once(self) -> int:
         due = await asyncio.to_thread(staff.due_for_reminder, self.deps)
-        for question_id, text in due:
-            await self.push_question(question_id, prefix=text)
+        for question_id, note in due:
+            await self.push_question(question_id, note=note)
         return len(due)
 
     async def remind_forever(self) -> None:

@@ -30,7 +30,7 @@ class TelegramSettings(BaseSettings):
     delete_webhook: bool = False
     webhook_secret: str = ""  # X-Telegram-Bot-Api-Secret-Token; empty: derived from the token
     poll_timeout: int = Field(default=30, ge=0, le=50)  # long-polling timeout in seconds
-    staff_language: Language = Language.NL  # texts for professionals
+    staff_language: Language = Language.NL  # professionals' texts unless they chose one (Account)
     reminder_fraction: float = Field(default=0.25, gt=0, lt=1)  # remind in the last 25% of the time
     reminder_interval_seconds: float = Field(default=60.0, gt=0)
     push_attempts: int = Field(default=5, ge=1)  # direct sends to professionals

@@ -3,12 +3,17 @@
 Synchronous (the handlers use `asyncio.to_thread`); each state change is one transaction that
 also stores the update as processed, so a redelivered update never answers a citizen twice.
 The queue rules (who may see what, atomic claims) are `bot.service.queue`'s.
+
+Every text a professional reads here (cards, buttons, confirmations) is a library text
+(responses/telegram.yml, English and Dutch) in the professional's own language: the one they chose
+on the console's Account page, else the organisation's default for professionals
+(TELEGRAM_STAFF_LANGUAGE). A service's refusal is translated with the console's catalogue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -16,11 +21,14 @@ from sqlalchemy.orm import Session
 
 from bot.channels.telegram.context import Deps
 from bot.core.calendar import in_last_part
+from bot.core.i18n import Refused
+from bot.core.library import Library
 from bot.core.replies import phrase_hours
-from bot.core.types import QuestionStatus
+from bot.core.types import Language, QuestionStatus
 from bot.service import linking, professional, queue
 from bot.service.queue import ClaimLost, QueueError, Viewer
 from bot.store import models as m
+from bot.web.i18n import translations
 
 CARD_KEY = "telegram:card:{chat}:{message}"  # channel_state: a pushed message -> its question
 CARD_DAYS = 30
@@ -33,6 +41,15 @@ class Card:
     question_id: int
     text: str
     buttons: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Note:
+    """A line above a pushed card (a reminder, an escalation): a library text and its values,
+    written in each reader's language ({role_name} is the question's role, in that language)."""
+
+    key: str
+    values: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -53,22 +70,47 @@ def professional_for(session: Session, chat_id: str) -> m.Professional | None:
     ).first()
 
 
+def language_of(deps: Deps, pro: m.Professional | None) -> Language:
+    """The professional's own language (the console's Account page), else the organisation's
+    default for professionals (TELEGRAM_STAFF_LANGUAGE); an unlinked chat gets the default."""
+    if pro is not None and pro.language in tuple(Language):
+        return Language(pro.language)
+    return deps.settings.staff_language
+
+
+def refusal(deps: Deps, library: Library, exc: Refused, lang: Language) -> str:
+    """A service's refusal (`bot.core.i18n.Refused`) as the professional reads it."""
+    return deps.text(
+        library, "utter_tg_action_failed", lang, reason=exc.message.text(translations(lang.value))
+    )
+
+
 def is_professional(deps: Deps, chat_id: str) -> bool:
     with deps.services.sessions() as session:
         return professional_for(session, chat_id) is not None
 
 
-def card(deps: Deps, session: Session, question: m.Question, prefix: str = "") -> Card:
-    lang = deps.settings.staff_language
+def card(
+    deps: Deps,
+    session: Session,
+    question: m.Question,
+    language: Language | None = None,
+    note: Note | None = None,
+) -> Card:
+    """The question's card in `language` (the organisation's default when not given)."""
+    lang = language or deps.settings.staff_language
     library = deps.services.triage.library(session)
     area = session.get(m.Area, question.area) if question.area else None
     status_key = f"utter_tg_status_{question.status}"
+    reason = question.close_reason or ""
     status = deps.text(
         library,
         status_key,
         lang,
         username=question.assignee or "",
-        reason=question.close_reason or "",
+        reason=deps.text(library, f"utter_tg_reason_{reason}", lang).lower()
+        if reason in queue.CLOSE_REASONS
+        else reason,
     )
     hours_left = max(0.0, (question.due_at - datetime.now(UTC)).total_seconds() / 3600)
     key = "utter_tg_emergency_card" if question.emergency else "utter_tg_question_card"
@@ -92,6 +134,8 @@ def card(deps: Deps, session: Session, question: m.Question, prefix: str = "") -
         buttons.append((label("reassign"), f"pq:r:{qid}"))
     if question.status != QuestionStatus.CLOSED.value:
         buttons.append((label("close"), f"pq:x:{qid}"))
+    role_name = library.role(question.role).name(lang)
+    prefix = deps.text(library, note.key, lang, role_name=role_name, **note.values) if note else ""
     return Card(qid, f"{prefix}\n\n{body}" if prefix else body, tuple(buttons))
 
 
@@ -130,6 +174,7 @@ def link(deps: Deps, chat_id: str, code: str, update_id: int) -> str:
         except linking.LinkError:
             deps.ledger.record(session, update_id)
             return deps.text(library, "utter_tg_link_failed", lang)
+        lang = language_of(deps, pro)
         roles = ", ".join(library.role(r).name(lang) for r in Viewer.of(pro).roles) or "-"
         deps.ledger.record(session, update_id)
         return deps.text(library, "utter_tg_linked", lang, username=pro.username, roles=roles)
@@ -142,7 +187,7 @@ def help_text(deps: Deps, chat_id: str) -> str:
         return deps.text(
             library,
             "utter_tg_pro_help",
-            deps.settings.staff_language,
+            language_of(deps, pro),
             username=pro.username if pro else "",
         )
 
@@ -151,7 +196,7 @@ def open_cards(deps: Deps, chat_id: str, limit: int = 10) -> tuple[str, list[Car
     with deps.services.sessions() as session:
         pro = professional_for(session, chat_id)
         library = deps.services.triage.library(session)
-        lang = deps.settings.staff_language
+        lang = language_of(deps, pro)
         if pro is None:
             return deps.text(library, "utter_tg_queue_empty", lang), []
         questions = queue.list_questions(session, Viewer.of(pro))
@@ -164,7 +209,7 @@ def open_cards(deps: Deps, chat_id: str, limit: int = 10) -> tuple[str, list[Car
             count=len(questions),
             shown=min(limit, len(questions)),
         )
-        return header, [card(deps, session, q) for q in questions[:limit]]
+        return header, [card(deps, session, q, lang) for q in questions[:limit]]
 
 
 def act(deps: Deps, chat_id: str, data: str, update_id: int) -> Outcome:
@@ -173,10 +218,10 @@ def act(deps: Deps, chat_id: str, data: str, update_id: int) -> Outcome:
     if len(parts) < 3 or not parts[2].isdigit():
         return Outcome()
     verb, qid, arg = parts[1], int(parts[2]), (parts[3] if len(parts) > 3 else "")
-    lang = deps.settings.staff_language
     with deps.services.sessions.begin() as session:
         pro = professional_for(session, chat_id)
         library = deps.services.triage.library(session)
+        lang = language_of(deps, pro)
         if pro is None:
             return Outcome(text=deps.text(library, "utter_tg_link_usage", lang))
         viewer = Viewer.of(pro)
@@ -188,7 +233,7 @@ def act(deps: Deps, chat_id: str, data: str, update_id: int) -> Outcome:
                 if not outcome.won:
                     return Outcome(
                         text=deps.text(library, "utter_tg_claim_lost", lang, username=outcome.holder or "?"),
-                        card=card(deps, session, question),
+                        card=card(deps, session, question, lang),
                     )
                 event = "question.claimed"
             elif verb == "r":
@@ -198,7 +243,7 @@ def act(deps: Deps, chat_id: str, data: str, update_id: int) -> Outcome:
                     if slug != question.role
                 ]
                 prompt = deps.text(library, "utter_tg_choose_role", lang, question_id=qid)
-                base = card(deps, session, question)
+                base = card(deps, session, question, lang)
                 return Outcome(card=Card(qid, f"{base.text}\n\n{prompt}", tuple(roles)))
             elif verb == "rr":
                 queue.reassign(session, viewer, qid, arg, None, "via Telegram")
@@ -209,7 +254,7 @@ def act(deps: Deps, chat_id: str, data: str, update_id: int) -> Outcome:
                     for r in queue.CLOSE_REASONS
                 ]
                 prompt = deps.text(library, "utter_tg_choose_reason", lang, question_id=qid)
-                base = card(deps, session, question)
+                base = card(deps, session, question, lang)
                 return Outcome(card=Card(qid, f"{base.text}\n\n{prompt}", tuple(reasons)))
             elif verb == "xx":
                 queue.close(session, viewer, qid, arg)
@@ -217,10 +262,10 @@ def act(deps: Deps, chat_id: str, data: str, update_id: int) -> Outcome:
             else:
                 return Outcome()
         except QueueError as exc:
-            return Outcome(text=deps.text(library, "utter_tg_action_failed", lang, reason=str(exc)))
+            return Outcome(text=refusal(deps, library, exc, lang))
         session.flush()
         session.refresh(question)
-        result = Outcome(card=card(deps, session, question), event=event, question_id=qid)
+        result = Outcome(card=card(deps, session, question, lang), event=event, question_id=qid)
         deps.ledger.record(session, update_id)
         return result
 
@@ -228,10 +273,10 @@ def act(deps: Deps, chat_id: str, data: str, update_id: int) -> Outcome:
 def answer(deps: Deps, chat_id: str, replied_to: int, text: str, update_id: int) -> Outcome:
     """A Telegram reply to a question's message: the answer goes to the citizen, signed with
     the role, on the citizen's own channel (claimed first if it was still open)."""
-    lang = deps.settings.staff_language
     with deps.services.sessions.begin() as session:
         library = deps.services.triage.library(session)
         pro = professional_for(session, chat_id)
+        lang = language_of(deps, pro)
         qid = _card_question(session, chat_id, replied_to)
         if pro is None or qid is None:
             return Outcome(text=deps.text(library, "utter_tg_unknown_question", lang))
@@ -240,7 +285,7 @@ def answer(deps: Deps, chat_id: str, replied_to: int, text: str, update_id: int)
         except ClaimLost as exc:
             return Outcome(text=deps.text(library, "utter_tg_claim_lost", lang, username=exc.holder or "?"))
         except QueueError as exc:
-            return Outcome(text=deps.text(library, "utter_tg_action_failed", lang, reason=str(exc)))
+            return Outcome(text=refusal(deps, library, exc, lang))
         citizen = session.get(m.Citizen, out.citizen_id)
         key = (
             "utter_tg_citizen_unreachable"
@@ -255,14 +300,14 @@ def answer(deps: Deps, chat_id: str, replied_to: int, text: str, update_id: int)
         )
 
 
-def targets(deps: Deps, question_id: int) -> tuple[list[str], m.Question | None]:
-    """Linked professionals to push a question to: its role (and area, except emergencies); the
-    admins too when nobody on the escalation path is on duty."""
+def targets(deps: Deps, question_id: int) -> list[tuple[str, Language]]:
+    """Linked professionals to push a question to, with their language: its role (and area,
+    except emergencies); the admins too when nobody on the escalation path is on duty."""
     with deps.services.sessions() as session:
         question = session.get(m.Question, question_id)
         if question is None:
-            return [], None
-        chats = []
+            return []
+        chats: list[tuple[str, Language]] = []
         for pro in session.scalars(
             select(m.Professional).where(
                 m.Professional.telegram_chat_id.is_not(None), m.Professional.active.is_(True)
@@ -270,25 +315,18 @@ def targets(deps: Deps, question_id: int) -> tuple[list[str], m.Question | None]
         ):
             viewer = Viewer.of(pro)
             if question.for_admins and pro.is_admin:
-                chats.append(pro.telegram_chat_id or "")
+                chats.append((pro.telegram_chat_id or "", language_of(deps, pro)))
                 continue
             if question.role not in viewer.roles:
                 continue
             if question.emergency or viewer.may_see(question):
-                chats.append(pro.telegram_chat_id or "")
-        return chats, question
+                chats.append((pro.telegram_chat_id or "", language_of(deps, pro)))
+        return chats
 
 
-def escalation_note(deps: Deps, question_id: int) -> str:
-    with deps.services.sessions() as session:
-        library = deps.services.triage.library(session)
-        return deps.text(
-            library,
-            "utter_tg_escalated",
-            deps.settings.staff_language,
-            question_id=question_id,
-            minutes=f"{deps.services.settings.emergency_escalation_minutes:g}",
-        )
+def escalation_note(deps: Deps, question_id: int) -> Note:
+    minutes = f"{deps.services.settings.emergency_escalation_minutes:g}"
+    return Note("utter_tg_escalated", {"question_id": question_id, "minutes": minutes})
 
 
 def take_over_notice(deps: Deps, question_id: int) -> tuple[str, str] | None:
@@ -304,7 +342,7 @@ def take_over_notice(deps: Deps, question_id: int) -> tuple[str, str] | None:
         text = deps.text(
             library,
             "utter_tg_taken_over",
-            deps.settings.staff_language,
+            language_of(deps, pro),
             admin=taken.admin,
             question_id=question_id,
             reason=taken.reason,
@@ -312,20 +350,24 @@ def take_over_notice(deps: Deps, question_id: int) -> tuple[str, str] | None:
         return pro.telegram_chat_id, text
 
 
-def push_card(deps: Deps, question_id: int, prefix: str = "") -> Card | None:
+def push_cards(
+    deps: Deps, question_id: int, languages: set[Language], note: Note | None = None
+) -> dict[Language, Card]:
+    """The question's card in each of `languages` (its readers'), under `note` if any."""
     with deps.services.sessions() as session:
         question = session.get(m.Question, question_id)
-        return card(deps, session, question, prefix) if question is not None else None
+        if question is None:
+            return {}
+        return {lang: card(deps, session, question, lang, note) for lang in languages}
 
 
-def due_for_reminder(deps: Deps) -> list[tuple[int, str]]:
+def due_for_reminder(deps: Deps) -> list[tuple[int, Note]]:
     """Open, unclaimed questions in the last part of their promised working time (their role's
     calendar), each reminded once
-    (a conditional update, so two instances never both remind). Returns (id, reminder text)."""
+    (a conditional update, so two instances never both remind). Returns (id, reminder note)."""
     now = datetime.now(UTC)
     fraction = deps.settings.reminder_fraction
-    lang = deps.settings.staff_language
-    found: list[tuple[int, str]] = []
+    found: list[tuple[int, Note]] = []
     with deps.services.sessions.begin() as session:
         library = deps.services.triage.library(session)
         candidates = session.scalars(
@@ -351,14 +393,7 @@ def due_for_reminder(deps: Deps) -> list[tuple[int, str]]:
             found.append(
                 (
                     question.id,
-                    deps.text(
-                        library,
-                        "utter_reminder_unclaimed",
-                        lang,
-                        question_id=question.id,
-                        role_name=library.role(question.role).name(lang),
-                        minutes=minutes,
-                    ),
+                    Note("utter_reminder_unclaimed", {"question_id": question.id, "minutes": minutes}),
                 )
             )
     return found

@@ -19,9 +19,7 @@ FENNA, JOOST, PIM = 900001, 900002, 900003  # professionals' Telegram accounts
 
 def _code(services: Services, username: str) -> str:
     with services.sessions.begin() as session:
-        pro = session.scalars(
-            select(m.Professional).where(m.Professional.username == username)
-        ).one()
+        pro = session.scalars(select(m.Professional).where(m.Professional.username == username)).one()
         return linking.issue_code(session, pro)
 
 
@@ -37,9 +35,7 @@ async def _link(services: Services, fake: FakeTelegram, chat: int, username: str
     )
 
 
-def test_professional_links_claims_and_answers_by_reply(
-    services: Services, fake: FakeTelegram
-) -> None:
+def test_professional_links_claims_and_answers_by_reply(services: Services, fake: FakeTelegram) -> None:
     add_professional(services, "fenna", "fire_prevention_officer")
     add_professional(services, "joost", "community_police_officer")
 
@@ -91,9 +87,7 @@ def test_professional_links_claims_and_answers_by_reply(
 
         with services.sessions() as session:
             question = session.scalars(select(m.Question)).one()
-            fenna = session.scalars(
-                select(m.Professional).where(m.Professional.username == "fenna")
-            ).one()
+            fenna = session.scalars(select(m.Professional).where(m.Professional.username == "fenna")).one()
         assert question.status == "answered" and question.assignee == "fenna"
         assert fenna.telegram_chat_id == str(FENNA)
 
@@ -279,5 +273,65 @@ def test_a_reply_to_any_part_of_a_long_card_answers_its_question(
         with services.sessions() as session:
             question = session.scalars(select(m.Question)).one()
         assert question.status == "answered" and question.assignee == "fenna"
+
+    asyncio.run(flow())
+
+
+def test_a_dutch_professional_reads_cards_buttons_and_confirmations_in_dutch(
+    sqlite_services: Services, fake: FakeTelegram
+) -> None:
+    """fenna chose Dutch on the console's Account page; joost chose nothing and gets the
+    organisation's default for professionals (English here): the same question, each their own."""
+    services = sqlite_services
+    add_professional(services, "fenna", "fire_prevention_officer")
+    add_professional(services, "joost", "fire_prevention_officer")
+    with services.sessions.begin() as session:
+        session.scalars(
+            select(m.Professional).where(m.Professional.username == "fenna")
+        ).one().language = "nl"
+
+    def card_of(chat: int) -> dict | None:
+        return next(
+            (fake.message(chat, p["_message_id"]) for p in fake.sent(chat) if p.get("reply_markup")), None
+        )
+
+    async def flow() -> None:
+        async with running(services, fake):
+            fake.push(fake.text(FENNA, f"/link {_code(services, 'fenna')}"))
+            linked = await eventually(lambda: fake.texts(FENNA), what="fenna linked")
+            assert linked[0].startswith("Gekoppeld als fenna. Nieuwe vragen voor"), linked
+            await _link(services, fake, JOOST, "joost")
+
+            fake.push(fake.text(SAM, "I would like a fire safety inspection of my building"))
+            dutch = await eventually(lambda: card_of(FENNA), what="fenna's card")
+            english = await eventually(lambda: card_of(JOOST), what="joost's card")
+            assert dutch["text"].startswith("Vraag #") and "Beantwoorden binnen:" in dutch["text"]
+            assert "Status: open" in dutch["text"]
+            assert list(_buttons(dutch)) == ["Oppakken", "Doorsturen", "Sluiten"]
+            assert english["text"].startswith("Question #") and "Answer within:" in english["text"]
+            assert list(_buttons(english)) == ["Claim", "Reassign", "Close"]
+
+            fake.push(fake.press(FENNA, dutch, _buttons(dutch)["Oppakken"]))
+            await eventually(lambda: fake.calls_to("editMessageText"), what="claimed card")
+            claimed = fake.message(FENNA, dutch["message_id"])
+            assert "opgepakt door fenna; antwoord op dit bericht om te antwoorden" in claimed["text"]
+
+            # a service's refusal, in her language too
+            fake.push(fake.text(FENNA, "Bel {emergency_numbr}", reply_to=claimed))
+            refused = await eventually(
+                lambda: next((t for t in fake.texts(FENNA) if t.startswith("Dat lukte niet")), None),
+                what="refusal",
+            )
+            assert refused == (
+                "Dat lukte niet: Onbekend invulveld {emergency_numbr}: "
+                "de inwoner zou het letterlijk zo lezen."
+            )
+
+            fake.push(fake.text(FENNA, "We komen dinsdag om 10:00 langs.", reply_to=claimed))
+            confirmation = await eventually(
+                lambda: next((t for t in fake.texts(FENNA) if "onderweg naar de inwoner" in t), None),
+                what="confirmation",
+            )
+            assert confirmation.startswith("Je antwoord op vraag #")
 
     asyncio.run(flow())
