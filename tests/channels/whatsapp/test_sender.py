@@ -64,6 +64,11 @@ def test_an_expired_token_shows_in_health_without_a_retry_storm(services: Servic
                 lambda: "access token has expired" in services.channel_health.get("whatsapp", ""),
                 what="health",
             )
+            # The sender reports to health before the dispatcher records the pause: wait for that too
+            # (on a loaded machine the record took over a second).
+            await eventually(
+                lambda: [i.status for i in items(services)] == ["pending", "pending"], what="paused item"
+            )
             await settle(1.0)
         assert len(graph.requests) == 1  # paused for 15 minutes, not a request per item or per second
         pending = items(services)
