@@ -9,11 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.config import Settings
-from bot.core.throttle import SpentBudget
+from bot.core.throttle import Limits, SpentBudget
 from bot.logs import quiet_libraries
 from bot.nlu.rasa_format import read_library
 from bot.service.intake_queue import IntakeQueue
-from bot.service.outbox import DeliveredInApp, Dispatcher, Sender, Throttle
+from bot.service.outbox import DeliveredInApp, Dispatcher, Sender
 from bot.service.pollers import Heartbeat
 from bot.service.reply_window import ReplyWindow
 from bot.service.triage import TriageService
@@ -30,7 +30,7 @@ class Services:
     triage: TriageService
     senders: dict[str, Sender] = field(default_factory=dict)
     # Each remote channel's limits (bot.core.throttle), registered with its sender; live too.
-    throttles: dict[str, Throttle] = field(default_factory=dict)
+    throttles: dict[str, Limits] = field(default_factory=dict)
     # A channel's budget used up until a time (X's 24 hours of DMs): /healthz and the dashboard.
     spent_budgets: dict[str, SpentBudget] = field(default_factory=dict)
     # What each running channel reports for /healthz and the console ("ok" or what is wrong);

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 IDLE_CHATS_KEPT = 1024  # per-chat buckets beyond this are pruned when full (the chat is idle)
 
@@ -43,6 +44,24 @@ class SpentBudget:
     channel: str
     limit: str  # "24 hours"
     resets_at: datetime  # aware, UTC
+
+
+class Limits(Protocol):
+    """What the outbox dispatcher asks of a channel's limits (`Throttle`, or a channel's wrapper
+    of it such as X's): whether one message to `chat` may go at `now`, None or why not; and
+    `count` one that went (its claim was won: one lost to another dispatcher spends nothing)."""
+
+    def check(self, chat: str, now: float) -> Refusal | None: ...
+
+    def count(self, chat: str, now: float) -> None: ...
+
+
+def take(limits: Limits, chat: str, now: float) -> Refusal | None:
+    """`check`, and `count` the message when it may go (one sender alone, as in the tests)."""
+    refusal = limits.check(chat, now)
+    if refusal is None:
+        limits.count(chat, now)
+    return refusal
 
 
 @dataclass(slots=True)
@@ -130,13 +149,6 @@ class Throttle:
             bucket.take(now)
         for window in self.windows:
             window.take(now)
-
-    def take(self, chat: str, now: float) -> Refusal | None:
-        """`check`, and `count` the message when it may go."""
-        refusal = self.check(chat, now)
-        if refusal is None:
-            self.count(chat, now)
-        return refusal
 
     def _bucket(self, chat: str, now: float) -> TokenBucket | None:
         if self.chat_rate is None:

@@ -26,7 +26,7 @@ from typing import Protocol
 from sqlalchemy import Row, Select, and_, or_, select, tuple_, update
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
-from bot.core.throttle import Refusal, Scope
+from bot.core.throttle import Limits, Scope
 from bot.core.types import OutboxStatus
 from bot.store import models as m
 
@@ -83,16 +83,6 @@ class Sender(Protocol):
         """Send one message; return the channel's message id. Raise the errors above."""
 
 
-class Throttle(Protocol):
-    """A channel's own limits (bot.core.throttle.Throttle, or a channel's wrapper of it): whether
-    one message to `chat` may go at `now` (epoch seconds), None or why not; and `count` one that
-    went (its claim was won: one lost to another dispatcher spends nothing)."""
-
-    def check(self, chat: str, now: float) -> Refusal | None: ...
-
-    def count(self, chat: str, now: float) -> None: ...
-
-
 class DeliveredInApp:
     """For channels the citizen reads from our own database (web chat, API, CLI): sending is
     making the message visible, which the commit of the outbox row does. Doing it twice shows the
@@ -128,13 +118,13 @@ class Dispatcher:
         senders: dict[str, Sender],
         max_attempts: int = 8,
         batch: int = 50,
-        throttles: Mapping[str, Throttle] | None = None,
+        throttles: Mapping[str, Limits] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.sessions = sessions
         self.senders = senders  # live: a channel started later registers its sender here
         # live too: a channel registers its limits with its sender; none means no throttling
-        self.throttles: Mapping[str, Throttle] = throttles if throttles is not None else {}
+        self.throttles: Mapping[str, Limits] = throttles if throttles is not None else {}
         self.max_attempts = max_attempts
         self.batch = batch
         self.clock = clock

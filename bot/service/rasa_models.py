@@ -47,22 +47,11 @@ def record(session: Session, trained: TrainedRasa, activate: bool = True) -> Non
         activate_model(session, trained.version, ENGINE_NAME)
 
 
-def active_rasa_version(session: Session) -> str | None:
-    """The active Rasa model's version (no file is read or written)."""
-    return active_version(session, ENGINE_NAME)
-
-
-def rasa_model_file(session: Session, version: str, models_dir: Path) -> Path | None:
-    """The file of Rasa model `version` on this host, copied from the database when this host
-    has none yet; None when it is nowhere (recorded on another host before the database kept
-    copies)."""
-    return model_file(session, version, models_dir, ENGINE_NAME)
-
-
 def active_rasa_model(session: Session, models_dir: Path) -> Path | None:
-    """The active Rasa model's file on this host (see `rasa_model_file`), None without one."""
-    version = active_rasa_version(session)
-    return None if version is None else rasa_model_file(session, version, models_dir)
+    """The active Rasa model's file on this host, copied from the database when this host has
+    none yet; None when it is nowhere (recorded on another host before the database kept copies)."""
+    version = active_version(session, ENGINE_NAME)
+    return None if version is None else model_file(session, version, models_dir, ENGINE_NAME)
 
 
 def swap_in_this_process(services: Services, version: str) -> None:
@@ -72,7 +61,7 @@ def swap_in_this_process(services: Services, version: str) -> None:
         engine = services.triage.engine(session)
         if not isinstance(engine, RasaEngine):
             return
-        model = rasa_model_file(session, version, RasaSettings().models_path(services.settings))
+        model = model_file(session, version, RasaSettings().models_path(services.settings), ENGINE_NAME)
     if model is None:
         log.warning("Rasa model %s is not on this host nor in the database: not loaded", version)
         return

@@ -21,8 +21,8 @@ from fastapi import FastAPI
 from bot.app import Services
 from bot.nlu.rasa_engine import ENGINE_NAME, RasaEngine, RasaSettings, model_version_of
 from bot.nlu.rasa_server import ManagedRasaServer
-from bot.service.models_registry import remove_forgotten_copies
-from bot.service.rasa_models import active_rasa_model, active_rasa_version, train_from_db
+from bot.service.models_registry import active_version, model_file, remove_forgotten_copies
+from bot.service.rasa_models import active_rasa_model, train_from_db
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +33,6 @@ def _engine(services: Services) -> RasaEngine | None:
     with services.sessions() as session:
         engine = services.triage.engine(session)
     return engine if isinstance(engine, RasaEngine) else None
-
-
-def _active_version(services: Services) -> str | None:
-    with services.sessions() as session:
-        return active_rasa_version(session)
 
 
 def _active_model(services: Services, rasa: RasaSettings) -> Path | None:
@@ -67,10 +62,11 @@ def _follow_active(
 ) -> None:
     """Load the active model on `server` when it changed. Each round reads only the version; the
     file (copied from the database when this host has none) only when the version changed."""
-    version = _active_version(services)
-    if version is None or version == server.engine.version:
-        return
-    active = _active_model(services, rasa)
+    with services.sessions() as session:
+        version = active_version(session, ENGINE_NAME)
+        if version is None or version == server.engine.version:
+            return
+        active = model_file(session, version, rasa.models_path(services.settings), ENGINE_NAME)
     if active is None:
         if version not in missing:  # warned about once
             missing.add(version)

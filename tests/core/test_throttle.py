@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.core.throttle import Scope, SlidingWindow, Throttle, TokenBucket
+from bot.core.throttle import Scope, SlidingWindow, Throttle, TokenBucket, take
 
 
 def test_a_token_bucket_allows_its_burst_then_its_rate() -> None:
@@ -29,36 +29,36 @@ def test_a_sliding_window_counts_the_last_seconds_only() -> None:
 
 def test_one_chat_waits_for_its_rate_while_other_chats_go_on() -> None:
     throttle = Throttle([SlidingWindow(30, 1.0)], chat_rate=1.0, chat_burst=2)
-    assert throttle.take("sam", 0.0) is None
-    assert throttle.take("sam", 0.0) is None
-    refusal = throttle.take("sam", 0.0)
+    assert take(throttle, "sam", 0.0) is None
+    assert take(throttle, "sam", 0.0) is None
+    refusal = take(throttle, "sam", 0.0)
     assert refusal is not None and refusal.scope is Scope.CHAT and refusal.wait == pytest.approx(1.0)
-    assert throttle.take("anouk", 0.0) is None
-    assert throttle.take("sam", 1.0) is None
+    assert take(throttle, "anouk", 0.0) is None
+    assert take(throttle, "sam", 1.0) is None
 
 
 def test_the_channel_budget_stops_every_chat_and_a_refusal_counts_nothing() -> None:
     throttle = Throttle([SlidingWindow(30, 1.0, "per second")], chat_rate=1.0, chat_burst=1)
     for i in range(30):
-        assert throttle.take(f"chat{i}", 0.0) is None
-    refusal = throttle.take("late", 0.5)
+        assert take(throttle, f"chat{i}", 0.0) is None
+    refusal = take(throttle, "late", 0.5)
     assert refusal is not None and refusal.scope is Scope.CHANNEL and refusal.limit == "per second"
     assert refusal.wait == pytest.approx(0.5)
-    assert throttle.take("late", 1.0) is None  # its bucket was not spent by the refusal
+    assert take(throttle, "late", 1.0) is None  # its bucket was not spent by the refusal
 
 
 def test_x_windows_per_15_minutes_and_per_24_hours() -> None:
     throttle = Throttle([SlidingWindow(2, 900.0, "15 minutes"), SlidingWindow(3, 86_400.0, "24 hours")])
-    assert throttle.take("a", 0.0) is None and throttle.take("b", 1.0) is None
-    quarter = throttle.take("c", 2.0)
+    assert take(throttle, "a", 0.0) is None and take(throttle, "b", 1.0) is None
+    quarter = take(throttle, "c", 2.0)
     assert quarter is not None and quarter.limit == "15 minutes" and quarter.wait == pytest.approx(898.0)
-    assert throttle.take("c", 900.0) is None
-    day = throttle.take("d", 1801.0)
+    assert take(throttle, "c", 900.0) is None
+    day = take(throttle, "d", 1801.0)
     assert day is not None and day.limit == "24 hours" and day.wait == pytest.approx(86_400.0 - 1801.0)
 
 
 def test_idle_chats_are_forgotten() -> None:
     throttle = Throttle([], chat_rate=1.0, chat_burst=1)
     for i in range(2000):
-        assert throttle.take(f"c{i}", float(i)) is None
+        assert take(throttle, f"c{i}", float(i)) is None
     assert len(throttle._chats) <= 1025

@@ -1,7 +1,7 @@
 """X's DM limits before a send: our own count of DMs per 15 minutes and per 24 hours (XSettings
 dm_per_15_minutes, dm_per_24_hours) and X's own word, the x-user-limit-24hour-* headers of the
 last send, when they say the day's budget is spent. The outbox dispatcher asks before it claims an
-X item (bot.service.outbox.Throttle); a spent day shows on /healthz and the admin dashboard."""
+X item (bot.core.throttle.Limits); a spent day shows on /healthz and the admin dashboard."""
 
 from __future__ import annotations
 
@@ -36,9 +36,3 @@ class XThrottle:
 
     def count(self, chat: str, now: float) -> None:
         self.own.count(chat, now)
-
-    def take(self, chat: str, now: float) -> Refusal | None:
-        refusal = self.check(chat, now)
-        if refusal is None:
-            self.count(chat, now)
-        return refusal

@@ -14,7 +14,7 @@ from bot.channels.x.health import ChannelHealth
 from bot.channels.x.sender import DM_SEND
 from bot.channels.x.settings import XSettings
 from bot.channels.x.throttle import XThrottle, dm_throttle
-from bot.core.throttle import Scope, SpentBudget
+from bot.core.throttle import Scope, SpentBudget, take
 from bot.web.api import create_app
 from tests.channels.x.conftest import CITIZEN, OWN_ID, add_me, add_page, dm_send_url, event, page
 from tests.channels.x.test_part import X_ENV, _clear_x_env, wait_for
@@ -33,12 +33,12 @@ def test_our_own_count_stops_sends_and_says_when_the_day_resets() -> None:
     budgets: dict[str, SpentBudget] = {}
     health = ChannelHealth(board, budgets=budgets)
     throttle = XThrottle(dm_throttle(2, 3), RateLimits(), health)
-    assert throttle.take("a", NOW) is None and throttle.take("b", NOW + 1) is None
-    quarter = throttle.take("c", NOW + 2)
+    assert take(throttle, "a", NOW) is None and take(throttle, "b", NOW + 1) is None
+    quarter = take(throttle, "c", NOW + 2)
     assert quarter is not None and quarter.scope is Scope.CHANNEL and quarter.limit == "15 minutes"
     assert "x" not in budgets  # a full quarter of an hour is no warning
-    assert throttle.take("c", NOW + 900) is None
-    day = throttle.take("d", NOW + 1000)
+    assert take(throttle, "c", NOW + 900) is None
+    day = take(throttle, "d", NOW + 1000)
     assert day is not None and day.limit == "24 hours" and day.wait == pytest.approx(86_400 - 1000)
     resets = datetime.fromtimestamp(NOW + 86_400, UTC)
     assert budgets["x"] == SpentBudget("x", "24 hours", resets)
@@ -53,10 +53,10 @@ def test_xs_own_headers_stop_sends_before_our_count_does() -> None:
     limits = RateLimits()
     limits.daily[DM_SEND] = Window(limit=1000, remaining=0, reset=NOW + 3600)
     throttle = XThrottle(dm_throttle(200, 1000), limits, ChannelHealth(board, budgets=budgets))
-    refusal = throttle.take("a", NOW)
+    refusal = take(throttle, "a", NOW)
     assert refusal is not None and refusal.scope is Scope.CHANNEL and refusal.wait == pytest.approx(3601)
     assert budgets["x"].resets_at == datetime.fromtimestamp(NOW + 3601, UTC)
-    assert throttle.take("a", NOW + 3602) is None  # X's reset has passed
+    assert take(throttle, "a", NOW + 3602) is None  # X's reset has passed
 
 
 def test_a_spent_day_makes_healthz_degraded_with_the_reason_and_the_reset(sqlite_services, http, monkeypatch):
